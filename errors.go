@@ -1,0 +1,289 @@
+package toolhouse
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Sentinel errors. Compare with errors.Is; an *APIError matches ErrNotFound
+// and ErrJobInProgress by its status code.
+var (
+	// ErrMissingAPIKey is returned before sending a platform API call
+	// (agent runs, schedules) when no API key was found.
+	ErrMissingAPIKey = errors.New("toolhouse: no API key: pass WithAPIKey, set TOOLHOUSE_API_KEY, or run `th login`")
+
+	// ErrNotFound matches a 404 answer, and the 400 "Schedule not found"
+	// that Schedules.Delete receives for an unknown schedule.
+	ErrNotFound = errors.New("toolhouse: not found")
+
+	// ErrJobInProgress matches a 409 answer: a worker run has a background
+	// job running and accepts no new message until it ends.
+	ErrJobInProgress = errors.New("toolhouse: a background job is in progress")
+
+	// ErrRunFailed is returned by AgentRuns.Wait when the run ended failed,
+	// or completed with an error entry in its results.
+	ErrRunFailed = errors.New("toolhouse: agent run failed")
+
+	// ErrLineTooLong is returned by the NDJSON decoder for a line longer
+	// than its limit.
+	ErrLineTooLong = errors.New("toolhouse: NDJSON line too long")
+)
+
+// maxErrorBody bounds how much of an error response is kept in APIError.Body.
+const maxErrorBody = 1 << 20
+
+// maxSnippet bounds how much of an unstructured body appears in a message.
+const maxSnippet = 200
+
+// APIError is a non-2xx answer from a Toolhouse server.
+type APIError struct {
+	StatusCode int
+	// Message is the server's own explanation: FastAPI's "detail" (a string,
+	// or the "msg" of each validation entry), an "error" or "message"
+	// field, else a short snippet of the body.
+	Message string
+	// Body holds at most 1 MiB of the raw response body.
+	Body []byte
+	// Header is the response header.
+	Header http.Header
+	// Method and URL identify the request. The URL never carries a secret:
+	// the SDK sends the key only in the Authorization header.
+	Method string
+	URL    string
+	// RequestID is the server's request identifier, when it sent one.
+	RequestID string
+	// RetryAfter is set when the server asked to be retried later than the
+	// SDK is willing to wait (over 60 s), which ended the retries.
+	RetryAfter time.Duration
+}
+
+// Error reports the status, the request and the server's message.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString("toolhouse: ")
+	if e.Method != "" {
+		b.WriteString(e.Method)
+		b.WriteByte(' ')
+		b.WriteString(e.URL)
+		b.WriteString(": ")
+	}
+	fmt.Fprintf(&b, "%d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " (server asked to retry after %s; not retried)", e.RetryAfter)
+	}
+	if e.RequestID != "" {
+		b.WriteString(" (request id ")
+		b.WriteString(e.RequestID)
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// Is lets errors.Is match an *APIError against ErrNotFound and
+// ErrJobInProgress.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound ||
+			(e.StatusCode == http.StatusBadRequest && strings.Contains(strings.ToLower(e.Message), "not found"))
+	case ErrJobInProgress:
+		return e.StatusCode == http.StatusConflict
+	}
+	return false
+}
+
+// newAPIError builds the error for a non-2xx response whose body (at most
+// maxErrorBody bytes) has already been read.
+func newAPIError(resp *http.Response, body []byte) *APIError {
+	e := &APIError{
+		StatusCode: resp.StatusCode,
+		Body:       body,
+		Header:     resp.Header,
+		Message:    errorMessage(body),
+	}
+	if resp.Request != nil {
+		e.Method = resp.Request.Method
+		e.URL = redactURL(resp.Request.URL.String())
+	}
+	for _, h := range []string{"X-Request-Id", "X-Toolhouse-Request-Id", "Cf-Ray"} {
+		if v := resp.Header.Get(h); v != "" {
+			e.RequestID = v
+			break
+		}
+	}
+	return e
+}
+
+// errorMessage extracts a readable message from an error body.
+func errorMessage(body []byte) string {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return ""
+	}
+	if trimmed[0] == '{' {
+		var fields struct {
+			Detail  json.RawMessage `json:"detail"`
+			Error   json.RawMessage `json:"error"`
+			Message json.RawMessage `json:"message"`
+		}
+		if json.Unmarshal(trimmed, &fields) == nil {
+			for _, raw := range []json.RawMessage{fields.Detail, fields.Error, fields.Message} {
+				if msg := messageFrom(raw); msg != "" {
+					return msg
+				}
+			}
+		}
+	}
+	return snippet(trimmed)
+}
+
+// messageFrom reads a "detail"/"error"/"message" value: a string, a FastAPI
+// validation list ([{"loc": [...], "msg": "..."}]), or an object with a
+// message of its own.
+func messageFrom(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var list []struct {
+		Loc []any  `json:"loc"`
+		Msg string `json:"msg"`
+	}
+	if json.Unmarshal(raw, &list) == nil {
+		msgs := make([]string, 0, len(list))
+		for _, item := range list {
+			if item.Msg == "" {
+				continue
+			}
+			if loc := validationLoc(item.Loc); loc != "" {
+				msgs = append(msgs, loc+": "+item.Msg)
+			} else {
+				msgs = append(msgs, item.Msg)
+			}
+		}
+		return strings.Join(msgs, "; ")
+	}
+	var obj struct {
+		Message string `json:"message"`
+		Msg     string `json:"msg"`
+	}
+	if json.Unmarshal(raw, &obj) == nil {
+		if obj.Message != "" {
+			return obj.Message
+		}
+		return obj.Msg
+	}
+	return ""
+}
+
+// validationLoc renders a FastAPI "loc" such as ["body", "chat_id"] as
+// "body.chat_id".
+func validationLoc(loc []any) string {
+	parts := make([]string, 0, len(loc))
+	for _, p := range loc {
+		parts = append(parts, fmt.Sprint(p))
+	}
+	return strings.Join(parts, ".")
+}
+
+// snippet turns an unstructured body (an HTML error page from a proxy, plain
+// text) into one short line: the page's <title> when it has one, then the
+// start of its text, never more than maxSnippet bytes.
+func snippet(body []byte) string {
+	var title string
+	lower := bytes.ToLower(body)
+	if i := bytes.Index(lower, []byte("<title>")); i >= 0 {
+		rest := body[i+len("<title>"):]
+		if j := bytes.Index(bytes.ToLower(rest), []byte("</title>")); j >= 0 {
+			title = collapseSpace(string(rest[:j]))
+		}
+	}
+	text := collapseSpace(stripTags(body))
+	if title != "" {
+		text = strings.TrimSpace(strings.TrimPrefix(text, title))
+		if text == "" {
+			return truncate(title, maxSnippet)
+		}
+		return truncate(title+": "+text, maxSnippet)
+	}
+	return truncate(text, maxSnippet)
+}
+
+// stripTags drops <...> markup so that an HTML page reads as its text.
+func stripTags(b []byte) string {
+	if !bytes.ContainsRune(b, '<') {
+		return string(b)
+	}
+	var out strings.Builder
+	inTag := false
+	for _, c := range b {
+		switch {
+		case c == '<':
+			inTag = true
+			out.WriteByte(' ')
+		case c == '>' && inTag:
+			inTag = false
+		case !inTag:
+			out.WriteByte(c)
+		}
+		if out.Len() > 4*maxSnippet {
+			break
+		}
+	}
+	return out.String()
+}
+
+func collapseSpace(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// ArgumentError reports an invalid argument, detected before any request
+// was sent.
+type ArgumentError struct {
+	Arg    string // the argument's name, as in the method's signature
+	Reason string
+}
+
+func (e *ArgumentError) Error() string {
+	return "toolhouse: invalid argument " + e.Arg + ": " + e.Reason
+}
+
+// checkID validates an identifier that becomes one path segment.
+func checkID(arg, id string) error {
+	switch {
+	case strings.TrimSpace(id) == "":
+		return &ArgumentError{Arg: arg, Reason: "must not be empty"}
+	case strings.ContainsAny(id, "/\\"):
+		return &ArgumentError{Arg: arg, Reason: fmt.Sprintf("%q must not contain a slash", id)}
+	case id == "." || strings.Contains(id, ".."):
+		return &ArgumentError{Arg: arg, Reason: fmt.Sprintf("%q must not contain \"..\"", id)}
+	case strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return &ArgumentError{Arg: arg, Reason: "must not contain control characters"}
+	}
+	return nil
+}

@@ -22,13 +22,10 @@ import (
 // "GMT". Examples: "sundays at 5pm UTC" is "0 17 * * 0", "weekdays at 9am"
 // is "0 9 * * 1-5", "every 10 minutes" is "*/10 * * * *".
 func TextToCron(text string) (string, bool) {
-	text = strings.ToLower(strings.TrimSpace(text))
-	if text == "" {
-		return "", false
-	}
 	if isCron(text) {
 		return strings.Join(strings.Fields(text), " "), true
 	}
+	text = strings.ToLower(strings.TrimSpace(text))
 	var spec cronSpec
 	if !spec.parse(text) {
 		return "", false

@@ -3,7 +3,6 @@ package toolhouse
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -827,12 +826,28 @@ func TestWorkersRejectInvalidIDsBeforeSending(t *testing.T) {
 	}
 	assert.Empty(t, api.requests())
 
-	// A refused Send leaves the conversation usable.
+	// A refused Send does not leave the conversation busy.
 	conv := w.ResumeConversation("agent-1", "run/1")
-	_, err := conv.Send(ctx, "hi")
 	var argErr *ArgumentError
+	_, err := conv.Send(ctx, "hi")
 	require.ErrorAs(t, err, &argErr)
 	_, err = conv.Send(ctx, "hi")
-	assert.NotErrorIs(t, err, ErrConversationBusy)
-	assert.True(t, errors.As(err, &argErr))
+	require.ErrorAs(t, err, &argErr, "the same answer, not ErrConversationBusy")
+}
+
+func TestConversationNeedsARunIDToFollowAJob(t *testing.T) {
+	// Without X-Toolhouse-Run-ID there is no run to poll or resume: the
+	// stream says so instead of calling GET with an empty ID.
+	api := newWorkerAPI(t,
+		workerReply{call: "POST /ndjson/agent-1", header: map[string]string{"x-toolhouse-job-id": "job-1"}},
+	)
+	client, _ := newWorkerClient(t, api.Server)
+
+	stream, err := client.Workers.Conversation("agent-1").Send(context.Background(), "Run the analysis")
+	require.NoError(t, err)
+	defer stream.Close()
+	require.True(t, stream.Next())
+	assert.Equal(t, Event{Type: EventJobStarted, JobID: "job-1"}, stream.Current())
+	assert.False(t, stream.Next())
+	assert.ErrorContains(t, stream.Err(), "sent no run ID")
 }

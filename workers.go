@@ -32,8 +32,8 @@ type WorkerRunParams struct {
 	Message string `json:"message,omitempty"`
 	// Vars fills the variables of the agent's prompt.
 	Vars map[string]string `json:"vars,omitempty"`
-	// ToolhouseID tags the run with your own user's ID, which tools such
-	// as memory are scoped by.
+	// ToolhouseID is the Toolhouse ID metadata of the run, such as the ID
+	// of your own user it runs for.
 	ToolhouseID string `json:"toolhouse_id,omitempty"`
 }
 

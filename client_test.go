@@ -349,9 +349,18 @@ func TestConstructorErrors(t *testing.T) {
 		assert.ErrorContains(t, err, "TOOLHOUSE_API_URL")
 	})
 	t.Run("URL errors hide credentials", func(t *testing.T) {
-		_, err := NewClient(WithoutEnvironment(), WithBaseURL("ftp://user:hunter2@example.com"))
-		require.Error(t, err)
-		assert.NotContains(t, err.Error(), "hunter2")
+		for _, u := range []string{"ftp://user:hunter2@example.com", "http://user:hunter2@[::1"} {
+			_, err := NewClient(WithoutEnvironment(), WithBaseURL(u))
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), "hunter2")
+		}
+	})
+	t.Run("valid tuning options", func(t *testing.T) {
+		c, err := NewClient(WithoutEnvironment(), WithRetryBackoff(time.Second, 4*time.Second), WithMaxLineSize(1024), nil)
+		require.NoError(t, err)
+		assert.Equal(t, time.Second, c.retryBase)
+		assert.Equal(t, 4*time.Second, c.retryMax)
+		assert.Equal(t, 1024, c.maxLineSize)
 	})
 }
 
@@ -632,10 +641,12 @@ func TestTheKeyNeverLeaks(t *testing.T) {
 	errs = append(errs, err)
 
 	// A transport that puts the header in its error.
+	errProxy := errors.New("proxy refused")
 	h.on("GET", "/v1/agent-runs/transport", func(req *http.Request) (*http.Response, error) {
-		return nil, errors.New("proxy refused " + req.Header.Get("Authorization"))
+		return nil, fmt.Errorf("%w: %s", errProxy, req.Header.Get("Authorization"))
 	})
 	_, err = h.c.AgentRuns.Get(ctx, "transport")
+	assert.ErrorIs(t, err, errProxy, "the scrubbed error still wraps the original")
 	errs = append(errs, err)
 
 	// A 200 that is not JSON and repeats the key.
@@ -754,4 +765,22 @@ func TestPollOptionsPrecedence(t *testing.T) {
 	assert.Equal(t, 3*time.Second, o.Interval)
 	_, err = c.pollOptions(&PollOptions{MaxWait: -1})
 	assert.Error(t, err)
+}
+
+func TestConcurrentCalls(t *testing.T) {
+	h := newHarness(t)
+	h.on("GET", runPath, reply(500, ``), reply(200, fixture(t, "agent_run_completed.json")))
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run, err := h.c.AgentRuns.Get(context.Background(), seedRunID)
+			if assert.NoError(t, err) {
+				assert.Equal(t, RunCompleted, run.Status)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Len(t, h.requests(), 9)
 }

@@ -255,7 +255,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("toolhouse: TOOLHOUSE_AGENTS_URL: %w", err)
 	}
 	if strings.ContainsFunc(cfg.apiKey, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		// Never repeat the key: say where it came from, not what it is.
+		// Never repeat the key, not even in part.
 		return nil, errors.New("toolhouse: the API key contains spaces or control characters")
 	}
 	hc := cfg.hc

@@ -494,14 +494,16 @@ func TestPostRetriedOn429WithSameBody(t *testing.T) {
 func TestContextCancelledDuringBackoff(t *testing.T) {
 	h := newHarness(t)
 	h.on("GET", "/v1/agent-runs/r", reply(503, `{"detail":"busy"}`, "Retry-After", "30"))
-	// The real sleep, cancelled from elsewhere while it waits 30 s.
-	h.c.sleep = retry.Sleep
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() {
-		time.Sleep(5 * time.Millisecond)
-		cancel()
-	}()
+	// The real sleep, cancelled from elsewhere while it waits 30 s.
+	h.c.sleep = func(ctx context.Context, d time.Duration) error {
+		go func() {
+			time.Sleep(2 * time.Millisecond)
+			cancel()
+		}()
+		return retry.Sleep(ctx, d)
+	}
 	start := time.Now()
 	_, err := h.c.AgentRuns.Get(ctx, "r")
 	assert.Less(t, time.Since(start), 5*time.Second, "the sleep must end with the context")

@@ -109,7 +109,7 @@ func (s *AgentRunsService) Create(ctx context.Context, p AgentRunCreateParams) (
 	if strings.TrimSpace(p.ChatID) == "" {
 		return nil, &ArgumentError{Arg: "p.ChatID", Reason: "must not be empty"}
 	}
-	return platformCall[*AgentRun](ctx, s.client, endpoint{
+	return platformObject[AgentRun](ctx, s.client, endpoint{
 		method: http.MethodPost, path: []string{"v1", "agent-runs"}, body: p, replay: once,
 	})
 }
@@ -121,8 +121,8 @@ func (s *AgentRunsService) Get(ctx context.Context, id string) (*AgentRun, error
 	if err := checkID("id", id); err != nil {
 		return nil, err
 	}
-	return platformCall[*AgentRun](ctx, s.client, endpoint{
-		method: http.MethodGet, path: []string{"v1", "agent-runs", id},
+	return platformObject[AgentRun](ctx, s.client, endpoint{
+		method: http.MethodGet, path: []string{"v1", "agent-runs", id}, replay: idempotent,
 	})
 }
 
@@ -130,7 +130,7 @@ func (s *AgentRunsService) Get(ctx context.Context, id string) (*AgentRun, error
 // not paginate.
 func (s *AgentRunsService) List(ctx context.Context) ([]*AgentRun, error) {
 	return platformCall[[]*AgentRun](ctx, s.client, endpoint{
-		method: http.MethodGet, path: []string{"v1", "agent-runs"},
+		method: http.MethodGet, path: []string{"v1", "agent-runs"}, replay: idempotent,
 	})
 }
 
@@ -144,12 +144,18 @@ func (s *AgentRunsService) Continue(ctx context.Context, id, message string) (*A
 	if strings.TrimSpace(message) == "" {
 		return nil, &ArgumentError{Arg: "message", Reason: "must not be empty"}
 	}
-	return platformCall[*AgentRun](ctx, s.client, endpoint{
+	run, err := platformObject[AgentRun](ctx, s.client, endpoint{
 		method: http.MethodPut, path: []string{"v1", "agent-runs", id},
 		body: struct {
 			Message string `json:"message"`
 		}{message}, replay: once,
 	})
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotAcceptable && apiErr.Message == "" {
+		// The server's own words, for a 406 that came without them.
+		apiErr.Message = "You can only add messages to completed runs"
+	}
+	return run, err
 }
 
 // Wait polls Get until the run is completed or failed, backing off as opts

@@ -254,6 +254,10 @@ func NewClient(opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("toolhouse: TOOLHOUSE_AGENTS_URL: %w", err)
 	}
+	if strings.ContainsFunc(cfg.apiKey, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		// Never repeat the key, not even in part.
+		return nil, errors.New("toolhouse: the API key contains spaces or control characters")
+	}
 	hc := cfg.hc
 	if hc == nil {
 		hc = &http.Client{}
@@ -284,6 +288,20 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.Workers = (*WorkersService)(&c.common)
 	return c, nil
 }
+
+// String describes the client without its API key, so that printing a
+// Client (in a log line, a test failure, a panic) never reveals the key.
+func (c *Client) String() string {
+	key := "none"
+	if c.apiKey != "" {
+		key = "set"
+	}
+	return fmt.Sprintf("toolhouse.Client{BaseURL: %s, AgentsURL: %s, APIKey: %s}",
+		redactURL(c.baseURL.String()), redactURL(c.agentsURL.String()), key)
+}
+
+// GoString is String, for %#v.
+func (c *Client) GoString() string { return c.String() }
 
 // keyFromEnvironment returns TOOLHOUSE_API_KEY, else the key in
 // ~/.toolhouse, else "".
@@ -454,8 +472,18 @@ func (c *Client) newRequest(ctx context.Context, e endpoint) (*http.Request, err
 // the body (at most 1 MiB of it) has been read and closed. Nothing is
 // retried once a 2xx response arrived: a stream's body is never replayed.
 func (c *Client) send(req *http.Request, r replay) (*http.Response, error) {
+	resp, err := c.sendRetrying(req, r)
+	return resp, c.scrub(err)
+}
+
+// sendRetrying is send before its error is scrubbed of the key.
+func (c *Client) sendRetrying(req *http.Request, r replay) (*http.Response, error) {
 	ctx := req.Context()
 	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			// Not every RoundTripper checks: send nothing for a dead context.
+			return nil, transportError(req, err)
+		}
 		if attempt > 0 {
 			req = retryRequest(req)
 		}
@@ -469,7 +497,13 @@ func (c *Client) send(req *http.Request, r replay) (*http.Response, error) {
 		if err != nil {
 			err = transportError(req, err)
 		} else {
+			if resp.Request == nil {
+				// A RoundTripper need not set it (httpmock does not); the
+				// error names the request from it.
+				resp.Request = req
+			}
 			apiErr = readAPIError(resp)
+			apiErr.redact(c.apiKey)
 			err = apiErr
 		}
 		if attempt >= c.maxRetries || ctx.Err() != nil || !c.retryable(r, err, apiErr) {
@@ -486,11 +520,15 @@ func (c *Client) send(req *http.Request, r replay) (*http.Response, error) {
 			}
 		}
 		if c.logger != nil {
+			// The status was logged with the attempt; an API error's message
+			// comes from the body, which is never logged.
 			c.logger.DebugContext(ctx, "toolhouse: retrying", "method", req.Method, "path", req.URL.Path,
-				"attempt", attempt+1, "delay", delay, "error", err.Error())
+				"next_attempt", attempt+2, "delay", delay)
 		}
 		if serr := c.sleep(ctx, delay); serr != nil {
-			return nil, fmt.Errorf("toolhouse: %s %s: giving up while waiting to retry: %w (last error: %v)",
+			// Both are wrapped: errors.Is(err, context.Canceled) and
+			// errors.As(err, &apiErr) both work.
+			return nil, fmt.Errorf("toolhouse: %s %s: giving up while waiting to retry: %w (last error: %w)",
 				req.Method, req.URL.Path, serr, err)
 		}
 	}
@@ -550,7 +588,7 @@ func (c *Client) logAttempt(req *http.Request, resp *http.Response, attempt int,
 		attrs = append(attrs, "status", resp.StatusCode)
 	}
 	if err != nil {
-		attrs = append(attrs, "error", transportError(req, err).Error())
+		attrs = append(attrs, "error", c.scrub(transportError(req, err)).Error())
 	}
 	c.logger.DebugContext(req.Context(), "toolhouse: request", attrs...)
 }
@@ -569,17 +607,35 @@ func (c *Client) do(ctx context.Context, e endpoint, v any) (*http.Response, err
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return resp, transportError(req, err)
+		return resp, c.scrub(transportError(req, err))
 	}
 	if v == nil || len(bytes.TrimSpace(body)) == 0 {
 		return resp, nil
 	}
 	if err := decodeJSON(body, v); err != nil {
-		return resp, fmt.Errorf("toolhouse: %s %s: decoding the %d response: %w",
-			req.Method, req.URL.Path, resp.StatusCode, err)
+		return resp, c.scrub(fmt.Errorf("toolhouse: %s %s: decoding the %d response: %w",
+			req.Method, req.URL.Path, resp.StatusCode, err))
 	}
 	return resp, nil
 }
+
+// scrub hides the API key in err's message, should anything (a server
+// echoing the request, a custom transport) have put it there. The original
+// error stays reachable with errors.Is and errors.As.
+func (c *Client) scrub(err error) error {
+	if err == nil || c.apiKey == "" || !strings.Contains(err.Error(), c.apiKey) {
+		return err
+	}
+	return &scrubbedError{msg: strings.ReplaceAll(err.Error(), c.apiKey, redacted), err: err}
+}
+
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
 
 // envelope is the platform API's success body, {"data": ...}.
 type envelope[T any] struct {
@@ -592,6 +648,17 @@ func platformCall[T any](ctx context.Context, c *Client, e endpoint) (T, error) 
 	var out envelope[T]
 	_, err := c.do(ctx, e, &out)
 	return out.Data, err
+}
+
+// platformObject is platformCall for the calls that must return an object:
+// a 2xx answer without "data" is an error, never a nil result with a nil
+// error that the caller would dereference.
+func platformObject[T any](ctx context.Context, c *Client, e endpoint) (*T, error) {
+	v, err := platformCall[*T](ctx, c, e)
+	if err == nil && v == nil {
+		err = fmt.Errorf("toolhouse: %s /%s: the response has no \"data\" object", e.method, strings.Join(e.path, "/"))
+	}
+	return v, err
 }
 
 // decodeJSON decodes a response body. A body that is not JSON (an HTML

@@ -41,6 +41,10 @@ const maxErrorBody = 1 << 20
 // maxSnippet bounds how much of an unstructured body appears in a message.
 const maxSnippet = 200
 
+// maxSnippetScan bounds how much of a body snippet looks at: a page's
+// title and first words are near its start.
+const maxSnippetScan = 64 << 10
+
 // APIError is a non-2xx answer from a Toolhouse server.
 type APIError struct {
 	StatusCode int
@@ -100,6 +104,19 @@ func (e *APIError) Is(target error) bool {
 		return e.StatusCode == http.StatusConflict
 	}
 	return false
+}
+
+// redacted stands in for the API key wherever a server echoed it back.
+const redacted = "[REDACTED]"
+
+// redact hides key in the body and the message, for a server that repeats
+// the request's credentials in its error ("invalid key th-...").
+func (e *APIError) redact(key string) {
+	if key == "" || !bytes.Contains(e.Body, []byte(key)) {
+		return
+	}
+	e.Body = bytes.ReplaceAll(e.Body, []byte(key), []byte(redacted))
+	e.Message = errorMessage(e.Body)
 }
 
 // newAPIError builds the error for a non-2xx response whose body (at most
@@ -203,6 +220,9 @@ func validationLoc(loc []any) string {
 // text) into one short line: the page's <title> when it has one, then the
 // start of its text, never more than maxSnippet bytes.
 func snippet(body []byte) string {
+	if len(body) > maxSnippetScan {
+		body = body[:maxSnippetScan]
+	}
 	var title string
 	lower := bytes.ToLower(body)
 	if i := bytes.Index(lower, []byte("<title>")); i >= 0 {
@@ -222,25 +242,35 @@ func snippet(body []byte) string {
 	return truncate(text, maxSnippet)
 }
 
-// stripTags drops <...> markup so that an HTML page reads as its text.
+// stripTags drops <...> markup, and the contents of <script> and <style>
+// elements, so that an HTML page reads as its text. It stops once it has
+// more text than a snippet needs.
 func stripTags(b []byte) string {
-	if !bytes.ContainsRune(b, '<') {
-		return string(b)
-	}
+	lower := bytes.ToLower(b)
 	var out strings.Builder
-	inTag := false
-	for _, c := range b {
-		switch {
-		case c == '<':
-			inTag = true
-			out.WriteByte(' ')
-		case c == '>' && inTag:
-			inTag = false
-		case !inTag:
-			out.WriteByte(c)
-		}
-		if out.Len() > 4*maxSnippet {
+	for i := 0; i < len(b) && out.Len() <= 4*maxSnippet; {
+		lt := bytes.IndexByte(b[i:], '<')
+		if lt < 0 {
+			out.Write(b[i:])
 			break
+		}
+		out.Write(b[i : i+lt])
+		out.WriteByte(' ')
+		i += lt
+		gt := bytes.IndexByte(b[i:], '>')
+		if gt < 0 {
+			break
+		}
+		tag := lower[i : i+gt]
+		i += gt + 1
+		for _, name := range []string{"script", "style"} {
+			if bytes.HasPrefix(tag, []byte("<"+name)) {
+				closing := bytes.Index(lower[i:], []byte("</"+name))
+				if closing < 0 {
+					return out.String()
+				}
+				i += closing
+			}
 		}
 	}
 	return out.String()

@@ -84,14 +84,9 @@ type Part struct {
 	Result     json.RawMessage // tool-result value ("result", or "output" in newer servers)
 }
 
-// Text returns the message's text parts, concatenated.
+// Text returns the message's text parts, concatenated. Other parts (tool
+// calls, reasoning, ...) are left out even when they carry text.
 func (m Message) Text() string {
-	switch len(m.Content) {
-	case 0:
-		return ""
-	case 1:
-		return m.Content[0].Text
-	}
 	var b strings.Builder
 	for _, p := range m.Content {
 		if p.Type == "text" {
@@ -131,6 +126,15 @@ func (m *Message) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("toolhouse: message content: %w", err)
 		}
 		m.Content = parts
+		return nil
+	case '{':
+		// A lone part where a list was expected: keep it rather than fail
+		// the whole run.
+		var part Part
+		if err := json.Unmarshal(content, &part); err != nil {
+			return fmt.Errorf("toolhouse: message content: %w", err)
+		}
+		m.Content = []Part{part}
 		return nil
 	}
 	return fmt.Errorf("toolhouse: message content is neither a string nor a list of parts: %s", truncate(string(content), 40))

@@ -83,18 +83,21 @@ func (p ScheduleUpdateParams) fields() map[string]any {
 }
 
 // fullUpdate is the whole schedule as the OpenAPI export's PUT expects it,
-// with p's changes applied.
+// with p's changes applied. Empty fields of cur are left out rather than
+// sent as "" (which the export rejects for chat_id and callback_url), so the
+// server keeps or defaults them.
 func fullUpdate(cur *Schedule, p ScheduleUpdateParams) map[string]any {
-	full := map[string]any{
-		"cadence":      cur.Cadence,
-		"active":       cur.Active,
-		"bundle":       cur.Bundle,
-		"toolhouse_id": cur.ToolhouseID,
-		"chat_id":      cur.ChatID,
-		"vars":         cur.Vars,
+	full := map[string]any{"cadence": cur.Cadence, "active": cur.Active}
+	for name, v := range map[string]string{
+		"bundle": cur.Bundle, "toolhouse_id": cur.ToolhouseID,
+		"chat_id": cur.ChatID, "callback_url": cur.CallbackURL,
+	} {
+		if v != "" {
+			full[name] = v
+		}
 	}
-	if cur.CallbackURL != "" {
-		full["callback_url"] = cur.CallbackURL
+	if cur.Vars != nil {
+		full["vars"] = cur.Vars
 	}
 	for k, v := range p.fields() {
 		full[k] = v
@@ -109,12 +112,16 @@ func (s *SchedulesService) TextToCron(ctx context.Context, text string) (string,
 	if strings.TrimSpace(text) == "" {
 		return "", &ArgumentError{Arg: "text", Reason: "must not be empty"}
 	}
-	return platformCall[string](ctx, s.client, endpoint{
+	cron, err := platformCall[string](ctx, s.client, endpoint{
 		method: http.MethodGet, path: []string{"v1", "schedules", "text-to-cron"},
 		query: struct {
 			Cron string `url:"cron"`
-		}{text},
+		}{text}, replay: idempotent,
 	})
+	if err == nil && cron == "" {
+		return "", errors.New("toolhouse: GET /v1/schedules/text-to-cron: the response has no cron expression")
+	}
+	return cron, err
 }
 
 // Create creates a schedule (POST v1/schedules). It is not retried after a
@@ -126,7 +133,7 @@ func (s *SchedulesService) Create(ctx context.Context, p ScheduleCreateParams) (
 	if strings.TrimSpace(p.Cadence) == "" {
 		return nil, &ArgumentError{Arg: "p.Cadence", Reason: "must not be empty"}
 	}
-	return platformCall[*Schedule](ctx, s.client, endpoint{
+	return platformObject[Schedule](ctx, s.client, endpoint{
 		method: http.MethodPost, path: []string{"v1", "schedules"}, body: p, replay: once,
 	})
 }
@@ -137,15 +144,15 @@ func (s *SchedulesService) Get(ctx context.Context, id string) (*Schedule, error
 	if err := checkID("id", id); err != nil {
 		return nil, err
 	}
-	return platformCall[*Schedule](ctx, s.client, endpoint{
-		method: http.MethodGet, path: []string{"v1", "schedules", id},
+	return platformObject[Schedule](ctx, s.client, endpoint{
+		method: http.MethodGet, path: []string{"v1", "schedules", id}, replay: idempotent,
 	})
 }
 
 // List returns the caller's schedules (GET v1/schedules).
 func (s *SchedulesService) List(ctx context.Context) ([]*Schedule, error) {
 	return platformCall[[]*Schedule](ctx, s.client, endpoint{
-		method: http.MethodGet, path: []string{"v1", "schedules"},
+		method: http.MethodGet, path: []string{"v1", "schedules"}, replay: idempotent,
 	})
 }
 
@@ -174,7 +181,7 @@ func (s *SchedulesService) Update(ctx context.Context, id string, p ScheduleUpda
 	}
 	put := func(body map[string]any) (*Schedule, error) {
 		return platformCall[*Schedule](ctx, s.client, endpoint{
-			method: http.MethodPut, path: []string{"v1", "schedules", id}, body: body,
+			method: http.MethodPut, path: []string{"v1", "schedules", id}, body: body, replay: idempotent,
 		})
 	}
 	sched, err := put(partial)
@@ -208,7 +215,7 @@ func (s *SchedulesService) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	_, err := s.client.do(ctx, endpoint{
-		method: http.MethodDelete, platform: true, path: []string{"v1", "schedules", id},
+		method: http.MethodDelete, platform: true, path: []string{"v1", "schedules", id}, replay: idempotent,
 	}, nil)
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -56,19 +57,16 @@ func Backoff(attempt int, base, max time.Duration) time.Duration {
 // false when the response carries no usable hint.
 func Hint(h http.Header, now time.Time) (d time.Duration, ok bool) {
 	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
-		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms >= 0 {
-			return time.Duration(ms * float64(time.Millisecond)), true
+		if d, ok := scaled(v, time.Millisecond); ok {
+			return d, true
 		}
 	}
 	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
 		return 0, false
 	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		return time.Duration(secs * float64(time.Second)), true
+	if d, ok := scaled(v, time.Second); ok {
+		return d, true
 	}
 	if at, err := http.ParseTime(v); err == nil {
 		d := at.Sub(now)
@@ -78,6 +76,20 @@ func Hint(h http.Header, now time.Time) (d time.Duration, ok bool) {
 		return d, true
 	}
 	return 0, false
+}
+
+// scaled reads a non-negative number of units. A value too large for a
+// Duration saturates instead of wrapping around to a negative delay (which
+// would retry at once instead of giving up).
+func scaled(v string, unit time.Duration) (time.Duration, bool) {
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(n) || n < 0 {
+		return 0, false
+	}
+	if n*float64(unit) >= math.MaxInt64 {
+		return math.MaxInt64, true
+	}
+	return time.Duration(n * float64(unit)), true
 }
 
 // Sleep waits for d or until ctx ends, whichever comes first, and returns

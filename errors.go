@@ -33,6 +33,12 @@ var (
 	// ErrLineTooLong is returned by the NDJSON decoder for a line longer
 	// than its limit.
 	ErrLineTooLong = errors.New("toolhouse: NDJSON line too long")
+
+	// ErrConversationBusy is returned by Conversation.Send while the stream of
+	// the previous Send is still reading an answer or following a background
+	// job: a run takes one message at a time.
+	ErrConversationBusy = errors.New("toolhouse: conversation busy: the previous Send's stream is still " +
+		"reading an answer or following a background job; read it to the end or Close it first")
 )
 
 // maxErrorBody bounds how much of an error response is kept in APIError.Body.

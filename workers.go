@@ -253,12 +253,6 @@ func (t *TextStream) RunID() string { return t.runID }
 // or "" when it started none.
 func (t *TextStream) JobID() string { return t.jobID }
 
-// ErrConversationBusy is returned by Conversation.Send while the stream of
-// the previous Send is still reading an answer or following a background
-// job: a run takes one message at a time.
-var ErrConversationBusy = errors.New("toolhouse: conversation busy: the previous Send's stream is still " +
-	"reading an answer or following a background job; read it to the end or Close it first")
-
 // maxConflicts bounds how often a message is sent again after a 409 and a
 // wait that saw the job end: a 409 that is not about a job, or jobs that
 // keep restarting, end with the 409 error instead of a loop.

@@ -166,6 +166,8 @@ func (s *AgentRunsService) Continue(ctx context.Context, id, message string) (*A
 // returned together with an error that matches ErrRunFailed and carries the
 // run's error text. When MaxWait runs out the error matches
 // context.DeadlineExceeded and the last run read is returned with it.
+// A status this SDK does not know yet counts as still running, so bound
+// the wait with MaxWait or the context.
 func (s *AgentRunsService) Wait(ctx context.Context, id string, opts *PollOptions) (*AgentRun, error) {
 	if err := checkID("id", id); err != nil {
 		return nil, err

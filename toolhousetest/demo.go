@@ -1,0 +1,85 @@
+package toolhousetest
+
+// The demo data every Server starts with, so that a program can show the
+// SDK at work with no configuration.
+const (
+	// DefaultAPIKey is the key a Server accepts unless WithAPIKey says
+	// otherwise.
+	DefaultAPIKey = "th-test-key"
+
+	// UserID is the user_id of every run and schedule the server creates.
+	UserID = "665618fbdeadd84260aa"
+
+	// DemoChatID is a registered chat whose agent runs generate a pet fact
+	// and email it, with memory_fetch, web_search, send_email and
+	// memory_store tool calls (the platform documentation's example run).
+	// Continuing a completed run gets one more short answer, then echoes.
+	DemoChatID = "a3a26d33-6f4d-4490-a56f-e17f867ba451"
+
+	// DemoAgentID is a public worker. Its first answer streams some text, a
+	// web_search tool call and its result, more text and a code_interpreter
+	// tool call that starts a background job, which ends after two polls
+	// of the run's GET. The resume PUT ({"message": ""}) then streams the
+	// job's outcome. Later messages are echoed.
+	DemoAgentID = "5f0c1c9e-3b7a-4d7e-9b8e-2a6f4c1d8e01"
+)
+
+// demoChat returns the script of DemoChatID.
+func demoChat() Chat {
+	return Chat{
+		ID: DemoChatID,
+		Prompt: "Generate a random pet fact and send it to me via email. Look into memory for past pet facts " +
+			"I already know about, and store the new fact in memory.",
+		Turns: []Turn{
+			{
+				Say("I'll help you generate and send a random pet fact! Let me follow your steps:\n\n" +
+					"1. First, let me check memory for any past pet facts and your email address:"),
+				CallTool("memory_fetch", map[string]any{},
+					"<memory created_at=\"2024-12-14 01:31:43\">\n User's email: hello@toolhouse.ai\n </memory>"+
+						"<memory created_at=\"2025-01-14 23:52:21\">\n Pet fact shared: Capybara fact - World's largest rodent.\n </memory>"),
+				Say("I see your email is hello@toolhouse.ai, and I found one previous pet fact about capybaras. " +
+					"Let me search for an interesting new pet fact:"),
+				CallTool("web_search", map[string]any{"query": "interesting unique pet facts animals", "num_results": 3},
+					"Position: 1\nTitle: Fun Facts\nLink: https://animalmedical.org/fun-facts\n"+
+						"Snippet: Hummingbirds are the only birds that can fly backwards.\nSource: animalmedical.org"),
+				Say("I'll create a fascinating pet fact about birds! Let me send this via email with a nice format:"),
+				CallTool("send_email", map[string]any{
+					"to":      "hello@toolhouse.ai",
+					"subject": "🐦 Your Daily Pet Fact: Amazing Bird Hearts!",
+					"content": "<html><body><h1>🐦 Amazing Bird Fact of the Day! 🐦</h1>" +
+						"<p>Every bird needs to eat at least half its own weight in food each day!</p></body></html>",
+				}, "The mail has been sent."),
+				Say("Now, let me store this fact and your email in memory:"),
+				CallTool("memory_store", map[string]any{
+					"memory": "Pet fact shared: Birds must eat at least half their body weight in food daily. Email sent to: hello@toolhouse.ai",
+				}, "User memory has been stored"),
+				Say("I've completed all the steps: checked memory, found a new fact about birds' amazing metabolism, " +
+					"emailed it to hello@toolhouse.ai and stored it in memory. 🐦"),
+			},
+			{Say("You're welcome! Ask me any time for another pet fact. 🐦")},
+		},
+	}
+}
+
+// demoAgent returns the script of DemoAgentID.
+func demoAgent() Agent {
+	return Agent{
+		ID:             DemoAgentID,
+		DefaultMessage: "Find a fun fact about bird hearts and chart their heart rates.",
+		Turns: []Turn{
+			{
+				Say("Let me look that up."),
+				CallTool("web_search", map[string]any{"query": "bird heart rate facts", "num_results": 3},
+					"Position: 1\nTitle: How fast does a bird's heart beat?\n"+
+						"Snippet: A hummingbird's heart can beat more than 1,200 times a minute.\nSource: audubon.org"),
+				Say(" A hummingbird's heart can beat more than 1,200 times a minute! " +
+					"I'm charting heart rates by species with the code interpreter; it runs in the background."),
+				CallTool("code_interpreter", map[string]any{
+					"code": "import matplotlib.pyplot as plt\nplt.bar(['hummingbird', 'pigeon', 'ostrich'], [1200, 180, 60])\nplt.savefig('hearts.png')",
+				}, map[string]any{"status": "running in background"}),
+				StartJob(2),
+			},
+			{Say("The chart is ready: a hummingbird's heart beats about 7 times faster than a pigeon's, and 20 times faster than an ostrich's.")},
+		},
+	}
+}

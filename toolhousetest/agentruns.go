@@ -144,7 +144,7 @@ func (s *Server) setStatus(run *agentRun, status string) {
 // the callback to send, if the run has a callback URL.
 func (s *Server) finishRun(run *agentRun) *callback {
 	chat := s.cfg.chats[run.ChatID]
-	a := play(turnFor(chat.Turns, run.turn, run.message), run.message, shortID)
+	a := play(turnFor(chat.Turns, run.turn, run.message), run.message, s.callID)
 	run.turn++
 	switch {
 	case a.outOfExecs:

@@ -39,8 +39,9 @@ type Turn []Step
 func Say(text string) Step { return Step{kind: stepSay, text: text} }
 
 // CallTool is a tool call and its result: a "tool-call" part with args and
-// a "tool-result" part with result, both JSON-encoded. The server gives the
-// call a fresh toolCallId each time the step runs. CallTool panics when args
+// a "tool-result" part with result, both JSON-encoded. The server numbers
+// the calls it plays, so the toolCallIds of a server are "toolu_0001",
+// "toolu_0002" and so on. CallTool panics when args
 // or result cannot be encoded, which is a mistake in the test's script.
 func CallTool(name string, args, result any) Step {
 	return Step{kind: stepTool, tool: name, args: mustJSON("args", args), result: mustJSON("result", result)}
@@ -203,7 +204,7 @@ loop:
 				a.events = append(a.events, event{kind: stepSay, text: c})
 			}
 		case stepTool:
-			id := "toolu_" + newID()
+			id := newID()
 			parts = append(parts, wirePart{Type: "tool-call", ToolName: st.tool, ToolCallID: id, Args: st.args})
 			flush()
 			a.messages = append(a.messages, wireMessage{Role: "tool", Content: []wirePart{

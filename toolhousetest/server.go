@@ -164,6 +164,7 @@ type Server struct {
 	schedOrder []string
 	workerRuns map[string]*workerRun
 	jobs       map[string]*job
+	calls      int // tool calls so far, for callID
 }
 
 // NewServer starts a fake Toolhouse; Close stops it. Like httptest, it
@@ -330,11 +331,12 @@ func newID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// shortID returns 24 random hex digits, for tool call IDs.
-func shortID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+// callID numbers the server's tool calls: "toolu_0001", "toolu_0002"...
+// Deterministic IDs let tests and examples compare whole lines. The caller
+// holds s.mu.
+func (s *Server) callID() string {
+	s.calls++
+	return fmt.Sprintf("toolu_%04d", s.calls)
 }
 
 // isUUID accepts what pydantic's UUID type accepts in practice: the

@@ -138,7 +138,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, agentID, runID s
 			"A background job is running for this run; poll GET until x-toolhouse-job-id is gone, then resume with PUT")
 		return
 	}
-	a := play(turnFor(agent.Turns, run.turn, message), message, shortID)
+	a := play(turnFor(agent.Turns, run.turn, message), message, s.callID)
 	run.turn++
 	run.history = append(run.history, a.messages...)
 	var jobID string

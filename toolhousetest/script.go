@@ -95,7 +95,8 @@ type Agent struct {
 	DefaultMessage string
 	// Turns answers the messages of each run in order: Turns[0] the POST,
 	// Turns[1] the first PUT (including the empty resume PUT after a job),
-	// and so on. After the last one the agent echoes: "You said: <message>".
+	// and so on. After the last one the agent echoes: "You said: <message>"
+	// ("OK." for an empty message).
 	Turns []Turn
 }
 
@@ -113,8 +114,8 @@ type Chat struct {
 	Turns []Turn
 }
 
-// validate panics on a script that could never be served; NewServer calls
-// it, so a broken test fails at once with a clear message.
+// validateTurns panics on a script that could never be served; NewServer
+// calls it, so a broken test fails at once with a clear message.
 func validateTurns(owner string, turns []Turn) {
 	for i, t := range turns {
 		jobs := 0

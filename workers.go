@@ -29,9 +29,12 @@ type WorkersService service
 type WorkerRunParams struct {
 	// Message is the user's message; when empty the worker runs on its
 	// default message.
-	Message     string            `json:"message,omitempty"`
-	Vars        map[string]string `json:"vars,omitempty"`
-	ToolhouseID string            `json:"toolhouse_id,omitempty"`
+	Message string `json:"message,omitempty"`
+	// Vars fills the variables of the agent's prompt.
+	Vars map[string]string `json:"vars,omitempty"`
+	// ToolhouseID is the Toolhouse ID metadata of the run, such as the ID
+	// of your own user it runs for.
+	ToolhouseID string `json:"toolhouse_id,omitempty"`
 }
 
 // body is what the POST carries. With no field set it sends no body at

@@ -45,10 +45,11 @@ type IDs struct {
 // at Ctrl-C. When run fails, Main prints the error and exits with status 1;
 // a missing flag exits with status 2.
 func Main(needs Needs, timeout time.Duration, run func(ctx context.Context, ids IDs) error) {
-	os.Exit(main(needs, timeout, run))
+	os.Exit(mainCode(needs, timeout, run))
 }
 
-func main(needs Needs, timeout time.Duration, run func(ctx context.Context, ids IDs) error) int {
+// mainCode is Main up to the exit, so that deferred cleanups run first.
+func mainCode(needs Needs, timeout time.Duration, run func(ctx context.Context, ids IDs) error) int {
 	var ids IDs
 	if needs&Chat != 0 {
 		flag.StringVar(&ids.ChatID, "chat", "", "ID of the Prompt Studio chat to run (required with TOOLHOUSE_API_KEY)")

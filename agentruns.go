@@ -77,7 +77,8 @@ type AgentRunCreateParams struct {
 }
 
 // PollOptions sets how a wait polls: the first interval, doubled (with
-// jitter) after each look up to MaxInterval, for at most MaxWait.
+// jitter) after each look up to MaxInterval, for at most MaxWait. A zero
+// field takes the client's WithPollOptions value, else the default.
 type PollOptions struct {
 	Interval    time.Duration // first wait between polls; zero means 1 s
 	MaxInterval time.Duration // backoff cap; zero means 10 s

@@ -180,7 +180,8 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithPollOptions sets the polling used by AgentRuns.Wait,
-// Workers.WaitForJob and Conversation when a call passes nil options.
+// Workers.WaitForJob and Conversation: for calls that pass nil options, and
+// for the fields a call's own options leave zero.
 func WithPollOptions(o PollOptions) Option {
 	return func(c *config) error {
 		if err := o.validate(); err != nil {
@@ -720,8 +721,10 @@ func dropTrailingCommas(b []byte) (out []byte, ok bool) {
 	return out, ok
 }
 
-// pollOptions returns the polling settings for one wait: the call's own, else
-// the client's, else the defaults.
+// pollOptions returns the polling settings for one wait: each field from
+// the call's options when set, else from the client's WithPollOptions, else
+// (zero) the defaults. A call that only bounds the wait with MaxWait keeps
+// the client's pace.
 func (c *Client) pollOptions(opts *PollOptions) (PollOptions, error) {
 	if opts == nil {
 		return c.poll, nil
@@ -729,5 +732,15 @@ func (c *Client) pollOptions(opts *PollOptions) (PollOptions, error) {
 	if err := opts.validate(); err != nil {
 		return PollOptions{}, err
 	}
-	return *opts, nil
+	o := *opts
+	if o.Interval == 0 {
+		o.Interval = c.poll.Interval
+	}
+	if o.MaxInterval == 0 {
+		o.MaxInterval = c.poll.MaxInterval
+	}
+	if o.MaxWait == 0 {
+		o.MaxWait = c.poll.MaxWait
+	}
+	return o, nil
 }

@@ -765,6 +765,10 @@ func TestPollOptionsPrecedence(t *testing.T) {
 	o, err = c.pollOptions(&PollOptions{Interval: 3 * time.Second})
 	require.NoError(t, err)
 	assert.Equal(t, 3*time.Second, o.Interval)
+	// A call that only bounds the wait keeps the client's pace.
+	o, err = c.pollOptions(&PollOptions{MaxWait: time.Minute})
+	require.NoError(t, err)
+	assert.Equal(t, PollOptions{Interval: 2 * time.Second, MaxWait: time.Minute}, o)
 	_, err = c.pollOptions(&PollOptions{MaxWait: -1})
 	assert.Error(t, err)
 }

@@ -42,7 +42,8 @@ type Decoder struct {
 	// hold events' lines and unquoted strings; a carved piece is written
 	// once and never again, so events stay valid while the decoder reads
 	// on, and many small lines share one allocation.
-	slab []byte
+	slab     []byte
+	slabNext int // size of the next slab: small for short streams, then up to slabSize
 
 	scan    scanner // validates lines; its stack is reused
 	scratch []byte  // workspace for unquoting escaped strings
@@ -50,8 +51,10 @@ type Decoder struct {
 
 const (
 	// initialBufSize is the read buffer's starting size; it grows (up to
-	// the line limit) only for lines longer than that.
-	initialBufSize = 64 << 10
+	// the line limit) only for lines longer than about that. Reads of this
+	// size already cost far less than scanning what they bring, and a
+	// short stream does not pay for a large buffer.
+	initialBufSize = 16 << 10
 	// minBufLimit keeps reads reasonably sized under a tiny line limit.
 	minBufLimit = 4 << 10
 	// shrinkAbove is the buffer size beyond which a buffer grown for one
@@ -62,8 +65,10 @@ const (
 	// slabSize and slabMaxPiece: lines up to slabMaxPiece share slabs of
 	// slabSize bytes (at most one allocation per slab); longer ones get
 	// their own allocation, so a slab wastes at most slabMaxPiece bytes.
-	slabSize     = 32 << 10
-	slabMaxPiece = 4 << 10
+	// The first slab is firstSlabSize, and each next one twice the last.
+	slabSize      = 32 << 10
+	slabMaxPiece  = 4 << 10
+	firstSlabSize = 4 << 10
 	// maxNoProgress bounds how often a reader may return (0, nil) in a
 	// row before the decoder gives up, as bufio does.
 	maxNoProgress = 100
@@ -271,7 +276,9 @@ func (d *Decoder) carve(n int) []byte {
 		return make([]byte, n)
 	}
 	if n > len(d.slab) {
-		d.slab = make([]byte, slabSize)
+		size := max(d.slabNext, firstSlabSize)
+		d.slabNext = min(2*size, slabSize)
+		d.slab = make([]byte, size)
 	}
 	p := d.slab[:n:n]
 	d.slab = d.slab[n:]
@@ -753,24 +760,30 @@ func matchField(key []byte) int {
 // containers enclose it. Nested containers are tracked on s.stack, not by
 // recursion.
 func (s *scanner) value(data []byte, i, depth int) int {
-	stack := s.stack[:0]
-	defer func() { s.stack = stack[:0] }()
+	end, stack := valueWith(data, i, depth, s.stack[:0])
+	s.stack = stack[:0]
+	return end
+}
+
+// valueWith is value with the stack passed in and handed back, so that
+// its memory is kept for the next line.
+func valueWith(data []byte, i, depth int, stack []byte) (int, []byte) {
 	for {
 		// A value starts at data[i].
 		if i >= len(data) {
-			return errShort
+			return errShort, stack
 		}
 		switch c := data[i]; c {
 		case '"':
 			if i = scanString(data, i+1); i < 0 {
-				return i
+				return i, stack
 			}
 		case '{', '[':
 			if depth+len(stack)+1 > maxNestingDepth {
-				return errSyntax
+				return errSyntax, stack
 			}
 			if i = skipSpace(data, i+1); i >= len(data) {
-				return errShort
+				return errShort, stack
 			}
 			if data[i] == c+2 { // "{}" or "[]"
 				i++
@@ -779,34 +792,34 @@ func (s *scanner) value(data []byte, i, depth int) int {
 			stack = append(stack, c)
 			if c == '{' {
 				if i = member(data, i); i < 0 {
-					return i
+					return i, stack
 				}
 			}
 			continue
 		case 't':
 			if i = literal(data, i, "true"); i < 0 {
-				return i
+				return i, stack
 			}
 		case 'f':
 			if i = literal(data, i, "false"); i < 0 {
-				return i
+				return i, stack
 			}
 		case 'n':
 			if i = literal(data, i, "null"); i < 0 {
-				return i
+				return i, stack
 			}
 		default:
 			if i = number(data, i); i < 0 {
-				return i
+				return i, stack
 			}
 		}
 		// After a value: close containers until one continues.
 		for {
 			if len(stack) == 0 {
-				return i
+				return i, stack
 			}
 			if i = skipSpace(data, i); i >= len(data) {
-				return errShort
+				return errShort, stack
 			}
 			open := stack[len(stack)-1]
 			c := data[i]
@@ -814,13 +827,13 @@ func (s *scanner) value(data []byte, i, depth int) int {
 				i = skipSpace(data, i+1)
 				if open == '{' {
 					if i = member(data, i); i < 0 {
-						return i
+						return i, stack
 					}
 				}
 				break
 			}
 			if c != open+2 {
-				return errSyntax
+				return errSyntax, stack
 			}
 			stack = stack[:len(stack)-1]
 			i++

@@ -584,6 +584,38 @@ func TestEventStaysValid(t *testing.T) {
 	}
 }
 
+// TestEventStreamEventsStayValid keeps every event Next delivers while
+// the stream reads on over HTTP, flushed in pieces that split lines, and
+// checks them all at the end.
+func TestEventStreamEventsStayValid(t *testing.T) {
+	var lines [][]byte
+	for i := range 2000 {
+		lines = append(lines, []byte(fmt.Sprintf(`{"type":"text-delta","textDelta":"delta %d \n caf\u00e9","args":{"i":%d}}`, i, i)))
+	}
+	body := append(bytes.Join(lines, []byte("\n")), '\n')
+	resp := ndjsonServer(t, context.Background(), func(w http.ResponseWriter, r *http.Request) {
+		for rest := body; len(rest) > 0; {
+			n := min(len(rest), 777)
+			w.Write(rest[:n])
+			w.(http.Flusher).Flush()
+			rest = rest[n:]
+		}
+	})
+	s := newEventStream(resp, DefaultMaxLineSize)
+	defer s.Close()
+	var events []Event
+	for s.Next() {
+		events = append(events, s.Current())
+	}
+	require.NoError(t, s.Err())
+	require.Len(t, events, len(lines))
+	for i, ev := range events {
+		want, err := referenceEvent(lines[i])
+		require.NoError(t, err)
+		require.Equal(t, want, ev, "event %d", i)
+	}
+}
+
 func TestEventRawCannotGrowIntoNeighbour(t *testing.T) {
 	d := NewDecoder(strings.NewReader("{\"type\":\"a\",\"args\":[1]}\n{\"type\":\"b\"}\n"))
 	first, err := d.nextEvent()

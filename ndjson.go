@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"math"
 	"math/bits"
 	"net/http"
 	"sync"
@@ -87,7 +88,7 @@ func (d *Decoder) SetMaxLineSize(n int) {
 	if n <= 0 {
 		n = DefaultMaxLineSize
 	}
-	d.max = n
+	d.max = min(n, math.MaxInt-1) // room for the newline in bufLimit
 }
 
 // Decode reads the next non-blank line into v, as json.Unmarshal would, or
@@ -96,7 +97,7 @@ func (d *Decoder) SetMaxLineSize(n int) {
 // inside a line, and an error naming the line number for a malformed line;
 // the decoder goes on with the next line after a malformed one.
 func (d *Decoder) Decode(v any) error {
-	if ev, ok := v.(*Event); ok {
+	if ev, ok := v.(*Event); ok && ev != nil {
 		e, err := d.nextEvent()
 		if err == nil {
 			*ev = e

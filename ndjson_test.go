@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -220,6 +221,11 @@ func TestDecoderDecodeAnyValue(t *testing.T) {
 	assert.Nil(t, v)
 	require.Equal(t, io.EOF, d.Decode(&v))
 	require.Equal(t, io.EOF, d.Decode(&v), "io.EOF is stable")
+
+	var nilEvent *Event
+	d = NewDecoder(strings.NewReader("{\"type\":\"a\"}\n"))
+	var invalid *json.InvalidUnmarshalError
+	require.ErrorAs(t, d.Decode(nilEvent), &invalid, "a nil *Event is refused as json.Unmarshal refuses it")
 }
 
 func TestDecoderErrors(t *testing.T) {
@@ -318,7 +324,9 @@ func TestDecoderLineLimit(t *testing.T) {
 	d.SetMaxLineSize(5000)
 	require.ErrorIs(t, d.Decode(&ev), ErrLineTooLong, "an unterminated last line too")
 
-	d = NewDecoder(strings.NewReader(line(100) + "\n"))
+	d = NewDecoder(strings.NewReader(line(100) + "\n" + line(100)))
+	d.SetMaxLineSize(math.MaxInt)
+	require.NoError(t, d.Decode(&ev), "a limit too large to mean anything is no limit")
 	d.SetMaxLineSize(0)
 	require.NoError(t, d.Decode(&ev), "zero restores the default")
 	assert.Equal(t, DefaultMaxLineSize, d.max)

@@ -303,6 +303,17 @@ const (
 	EventJobFinished = "toolhouse.job-finished" // it ended; the resumed answer follows
 )
 
+// The event types a worker sends (the Vercel AI SDK stream parts), for
+// comparing with Event.Type. A server may send others; they are delivered
+// as they come.
+const (
+	EventTextDelta  = "text-delta"  // a piece of the answer (Event.Text)
+	EventToolCall   = "tool-call"   // the agent calls a tool (ToolName, ToolCallID, Args)
+	EventToolResult = "tool-result" // the tool's answer (ToolName, ToolCallID, Result)
+	EventFinish     = "finish"      // the answer is complete
+	EventError      = "error"       // the worker reports an error (Event.Error)
+)
+
 // Event is one line of a worker's NDJSON stream. Unknown types are
 // delivered with their Type and Raw line, never dropped.
 //

@@ -312,11 +312,11 @@ func ExampleWorkersService_Stream() {
 			log.Fatal(err)
 		}
 		switch ev.Type {
-		case "tool-call":
+		case toolhouse.EventToolCall:
 			fmt.Printf("calling %s\n", ev.ToolName)
-		case "tool-result":
+		case toolhouse.EventToolResult:
 			fmt.Printf("%s answered\n", ev.ToolName)
-		case "finish":
+		case toolhouse.EventFinish:
 			fmt.Println("finished")
 		}
 	}
@@ -392,7 +392,7 @@ func ExampleWorkersService_Get() {
 			switch p.Type {
 			case "text":
 				fmt.Printf("%s: %.30s\n", m.Role, strings.TrimSpace(p.Text))
-			case "tool-call", "tool-result":
+			case toolhouse.EventToolCall, toolhouse.EventToolResult:
 				fmt.Printf("%s: %s %s\n", m.Role, p.Type, p.ToolName)
 			}
 		}
@@ -425,7 +425,7 @@ func ExampleConversation_Send() {
 				log.Fatal(err)
 			}
 			switch ev.Type {
-			case "tool-call":
+			case toolhouse.EventToolCall:
 				fmt.Println("[" + ev.ToolName + "]")
 			case toolhouse.EventJobStarted:
 				fmt.Println("(background job running)")

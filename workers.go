@@ -313,7 +313,7 @@ func (c *Conversation) RunID() string {
 // EventJobFinished, resumes the run with an empty message and goes on with
 // the events of that answer, as often as jobs recur. The two job events
 // can drive a progress indicator; a caller that only wants the text keeps
-// the Text of the "text-delta" events and skips the rest. ctx bounds the
+// the Text of the EventTextDelta events and skips the rest. ctx bounds the
 // whole exchange, job waits included.
 //
 // A run takes one message at a time: while the previous stream is reading

@@ -70,11 +70,11 @@ func printAnswer(stream *toolhouse.EventStream) error {
 	for stream.Next() {
 		ev := stream.Current()
 		switch ev.Type {
-		case "text-delta":
+		case toolhouse.EventTextDelta:
 			fmt.Print(ev.Text)
-		case "tool-call":
+		case toolhouse.EventToolCall:
 			fmt.Printf("\n[calling %s]\n", ev.ToolName)
-		case "error":
+		case toolhouse.EventError:
 			return errors.New(ev.Error)
 		}
 	}

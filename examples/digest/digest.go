@@ -28,9 +28,9 @@ func Today(ctx context.Context, client *toolhouse.Client, agentID string) (strin
 			return "", err
 		}
 		switch ev.Type {
-		case "text-delta":
+		case toolhouse.EventTextDelta:
 			text.WriteString(ev.Text)
-		case "error":
+		case toolhouse.EventError:
 			return "", fmt.Errorf("digest agent %s: %s", agentID, ev.Error)
 		}
 	}

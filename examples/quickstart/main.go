@@ -90,9 +90,9 @@ func conversation(ctx context.Context, client *toolhouse.Client, agentID string)
 				return err
 			}
 			switch ev.Type {
-			case "text-delta":
+			case toolhouse.EventTextDelta:
 				fmt.Print(ev.Text)
-			case "tool-call":
+			case toolhouse.EventToolCall:
 				fmt.Printf("\n[%s]\n", ev.ToolName)
 			case toolhouse.EventJobStarted:
 				fmt.Printf("\n(job %s running…)\n", ev.JobID)

@@ -50,13 +50,13 @@ func events(ctx context.Context, client *toolhouse.Client, agentID string) error
 			return err
 		}
 		switch ev.Type {
-		case "text-delta":
+		case toolhouse.EventTextDelta:
 			fmt.Print(ev.Text)
-		case "tool-call":
+		case toolhouse.EventToolCall:
 			fmt.Printf("\n[%s %s]\n", ev.ToolName, ev.Args)
-		case "tool-result":
+		case toolhouse.EventToolResult:
 			fmt.Printf("[%s returned %s]\n", ev.ToolName, ev.Result)
-		case "error":
+		case toolhouse.EventError:
 			return errors.New(ev.Error)
 		}
 	}

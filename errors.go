@@ -41,6 +41,9 @@ const maxErrorBody = 1 << 20
 // maxSnippet bounds how much of an unstructured body appears in a message.
 const maxSnippet = 200
 
+// maxMessage bounds a message the server gave in a JSON field.
+const maxMessage = 512
+
 // APIError is a non-2xx answer from a Toolhouse server.
 type APIError struct {
 	StatusCode int
@@ -139,7 +142,9 @@ func errorMessage(body []byte) string {
 		if json.Unmarshal(trimmed, &fields) == nil {
 			for _, raw := range []json.RawMessage{fields.Detail, fields.Error, fields.Message} {
 				if msg := messageFrom(raw); msg != "" {
-					return msg
+					// The server's text goes into Error() and log lines:
+					// keep it to a few hundred bytes (Body has it all).
+					return truncate(msg, maxMessage)
 				}
 			}
 		}
@@ -204,11 +209,14 @@ func validationLoc(loc []any) string {
 // start of its text, never more than maxSnippet bytes.
 func snippet(body []byte) string {
 	var title string
-	lower := bytes.ToLower(body)
+	// Lower ASCII only: bytes.ToLower can change the length (invalid bytes
+	// become U+FFFD, 'İ' grows), and the indexes found in lower must hold
+	// in body.
+	lower := asciiLower(body)
 	if i := bytes.Index(lower, []byte("<title>")); i >= 0 {
-		rest := body[i+len("<title>"):]
-		if j := bytes.Index(bytes.ToLower(rest), []byte("</title>")); j >= 0 {
-			title = collapseSpace(string(rest[:j]))
+		start := i + len("<title>")
+		if j := bytes.Index(lower[start:], []byte("</title>")); j >= 0 {
+			title = collapseSpace(string(body[start : start+j]))
 		}
 	}
 	text := collapseSpace(stripTags(body))
@@ -230,6 +238,11 @@ func stripTags(b []byte) string {
 	var out strings.Builder
 	inTag := false
 	for _, c := range b {
+		// Stop only where a character starts, so that the text of a
+		// valid UTF-8 page stays valid.
+		if out.Len() > 4*maxSnippet && utf8.RuneStart(c) {
+			break
+		}
 		switch {
 		case c == '<':
 			inTag = true
@@ -239,11 +252,21 @@ func stripTags(b []byte) string {
 		case !inTag:
 			out.WriteByte(c)
 		}
-		if out.Len() > 4*maxSnippet {
-			break
-		}
 	}
 	return out.String()
+}
+
+// asciiLower lowers A-Z and keeps every other byte, so that the result has
+// the length and the byte offsets of b.
+func asciiLower(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
 }
 
 func collapseSpace(s string) string {

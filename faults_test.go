@@ -631,3 +631,24 @@ func (l *faultLockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+func TestFaultMangledErrorPage(t *testing.T) {
+	// A proxy's error page with stray bytes before its title once made the
+	// error builder slice out of range: the caller's program crashed.
+	page := strings.Repeat("\xff", 64) + "<html><head><title>502 Bad Gateway</title></head></html>"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		fmt.Fprint(w, page)
+	}))
+	defer srv.Close()
+	c, _ := faultClient(t, srv, WithMaxRetries(0))
+
+	var err error
+	require.NotPanics(t, func() { _, err = c.AgentRuns.Get(context.Background(), "r1") })
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusBadGateway, apiErr.StatusCode)
+	assert.Contains(t, apiErr.Message, "502 Bad Gateway", "the page's title is the message")
+	assert.Equal(t, []byte(page), apiErr.Body)
+}

@@ -63,20 +63,10 @@ func faultClient(t testing.TB, srv *httptest.Server, opts ...Option) (*Client, *
 	return c, sleeps
 }
 
-// faultStream opens an NDJSON stream the way a worker stream is opened: a
-// POST on the request road (never retried after a 5xx), its 2xx body read
-// as an EventStream.
-func faultStream(ctx context.Context, c *Client, path ...string) (*EventStream, error) {
-	req, err := c.newRequest(ctx, endpoint{method: http.MethodPost, path: path,
-		body: map[string]string{"message": "hi"}, replay: once})
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.send(req, once)
-	if err != nil {
-		return nil, err
-	}
-	return newEventStream(resp, c.maxLineSize), nil
+// faultStream opens a worker's NDJSON stream (POST ndjson/{agentID}), the
+// public road to an EventStream.
+func faultStream(ctx context.Context, c *Client, agentID string) (*EventStream, error) {
+	return c.Workers.Stream(ctx, agentID, WorkerRunParams{Message: "hi"})
 }
 
 // faultNDJSONHeader starts a streamed NDJSON answer.
@@ -134,7 +124,7 @@ func TestFaultConnectionResetMidStream(t *testing.T) {
 	defer srv.Close()
 	c, sleeps := faultClient(t, srv)
 
-	s, err := faultStream(context.Background(), c, "ndjson", "agent")
+	s, err := faultStream(context.Background(), c, "agent")
 	require.NoError(t, err)
 	defer s.Close()
 	require.True(t, faultNext(t, s))
@@ -149,6 +139,7 @@ func TestFaultConnectionResetMidStream(t *testing.T) {
 	assert.True(t, errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF),
 		"the cause stays inspectable: %v", err)
 	assert.Contains(t, err.Error(), "reset", "the message says what happened")
+	assert.True(t, strings.HasPrefix(err.Error(), "toolhouse: "), "the message says who is speaking: %v", err)
 	assert.False(t, faultNext(t, s), "Next stays false after the error")
 	assert.Equal(t, err, s.Err(), "Err is stable")
 	assert.NoError(t, s.Close())
@@ -188,7 +179,7 @@ func TestFaultStallAfterHeaders(t *testing.T) {
 
 			ctx, cancel := tc.ctx()
 			defer cancel()
-			s, err := faultStream(ctx, c, "ndjson", "agent")
+			s, err := faultStream(ctx, c, "agent")
 			require.NoError(t, err)
 			defer s.Close()
 			<-stalled
@@ -252,7 +243,7 @@ func TestFaultPartialLineThenEOF(t *testing.T) {
 			srv := httptest.NewServer(tc.handler)
 			defer srv.Close()
 			c, _ := faultClient(t, srv)
-			s, err := faultStream(context.Background(), c, "ndjson", "agent")
+			s, err := faultStream(context.Background(), c, "agent")
 			require.NoError(t, err)
 			defer s.Close()
 
@@ -285,7 +276,7 @@ func TestFaultEventsThenHTMLPage(t *testing.T) {
 	}))
 	defer srv.Close()
 	c, _ := faultClient(t, srv)
-	s, err := faultStream(context.Background(), c, "ndjson", "agent")
+	s, err := faultStream(context.Background(), c, "agent")
 	require.NoError(t, err)
 	defer s.Close()
 
@@ -441,7 +432,7 @@ func TestFaultNonIdempotentNotRetriedAfter5xx(t *testing.T) {
 			return err
 		}},
 		{"stream POST", func(c *Client) error {
-			s, err := faultStream(context.Background(), c, "ndjson", "agent")
+			s, err := faultStream(context.Background(), c, "agent")
 			if s != nil {
 				s.Close()
 			}
@@ -583,7 +574,7 @@ func TestFaultKeyNeverLeaks(t *testing.T) {
 		},
 		"nil context stream": func() error {
 			//lint:ignore SA1012 a nil context is the misuse under test
-			_, err := faultStream(nil, c, "ndjson", "agent")
+			_, err := faultStream(nil, c, "agent")
 			return err
 		},
 		"service without client": func() error {

@@ -643,3 +643,68 @@ func TestFaultMangledErrorPage(t *testing.T) {
 	assert.Contains(t, apiErr.Message, "502 Bad Gateway", "the page's title is the message")
 	assert.Equal(t, []byte(page), apiErr.Body)
 }
+
+func TestFaultTextStreamStallAndReset(t *testing.T) {
+	// The text endpoints have no framing: all a caller has is Read's error.
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(headerRunID, "run-1")
+		fmt.Fprint(w, "Hello")
+		_ = http.NewResponseController(w).Flush()
+		switch r.URL.Path {
+		case "/stall":
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		case "/reset":
+			<-release
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if assert.NoError(t, err) {
+				_ = conn.(*net.TCPConn).SetLinger(0)
+				conn.Close()
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	releaseOnce := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(releaseOnce) // runs before srv.Close, which waits for handlers
+	c, _ := faultClient(t, srv)
+
+	// readHello reads the first chunk, then the rest until an error.
+	readHello := func(t *testing.T, ts *TextStream, afterHello func()) error {
+		t.Helper()
+		buf := make([]byte, len("Hello"))
+		_, err := io.ReadFull(ts, buf)
+		require.NoError(t, err)
+		require.Equal(t, "Hello", string(buf))
+		afterHello()
+		done := make(chan error, 1)
+		go func() { _, err := io.Copy(io.Discard, ts); done <- err }()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(faultHang):
+			t.Fatal("TextStream.Read hangs")
+			return nil
+		}
+	}
+
+	t.Run("stall", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		ts, err := c.Workers.Run(ctx, "stall", WorkerRunParams{})
+		require.NoError(t, err)
+		defer ts.Close()
+		err = readHello(t, ts, cancel)
+		assert.ErrorIs(t, err, context.Canceled)
+	})
+	t.Run("reset", func(t *testing.T) {
+		ts, err := c.Workers.Run(context.Background(), "reset", WorkerRunParams{})
+		require.NoError(t, err)
+		defer ts.Close()
+		err = readHello(t, ts, releaseOnce)
+		require.Error(t, err, "a reset text stream does not end like a finished one")
+		assert.True(t, errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF), "%v", err)
+	})
+}

@@ -1,6 +1,7 @@
 package toolhouse_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -201,5 +202,64 @@ func BenchmarkAgentRunsGetParallel(b *testing.B) {
 				}
 			}
 		})
+	})
+}
+
+// cannedTransport answers every request in memory with status and body: no
+// socket, no server, so what remains is the cost of building the request
+// and reading the answer, where the SDK's own work lives.
+type cannedTransport struct {
+	status int
+	body   []byte
+}
+
+func (t cannedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	return &http.Response{
+		StatusCode:    t.status,
+		Header:        http.Header{"Content-Type": {"application/json"}},
+		Body:          io.NopCloser(bytes.NewReader(t.body)),
+		ContentLength: int64(len(t.body)),
+		Request:       req,
+	}, nil
+}
+
+// BenchmarkCallOverhead is AgentRuns.Get of a small run over an in-memory
+// transport: the SDK's fixed cost per call (URL, headers, retry loop,
+// envelope), without the network and decoding noise that dominate the
+// loopback benchmarks.
+func BenchmarkCallOverhead(b *testing.B) {
+	body := []byte(`{"data":{"id":"r1","status":"completed"}}`)
+	hc := &http.Client{Transport: cannedTransport{status: http.StatusOK, body: body}}
+	ctx := context.Background()
+
+	b.Run("sdk", func(b *testing.B) {
+		c, err := toolhouse.NewClient(toolhouse.WithoutEnvironment(), toolhouse.WithAPIKey("th-bench"),
+			toolhouse.WithHTTPClient(hc))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			run, err := c.AgentRuns.Get(ctx, "r1")
+			if err != nil || run.ID != "r1" {
+				b.Fatal(run, err)
+			}
+		}
+	})
+
+	b.Run("stdlib", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			var out struct {
+				Data *toolhouse.AgentRun `json:"data"`
+			}
+			status, err := stdlibGet(ctx, hc, toolhouse.DefaultBaseURL+"v1/agent-runs/r1", &out)
+			if err != nil || status != http.StatusOK || out.Data.ID != "r1" {
+				b.Fatal(status, err)
+			}
+		}
 	})
 }

@@ -77,7 +77,7 @@ func countedServer(t *testing.T, h http.Handler) (*httptest.Server, *connCounter
 
 func TestConnectionReusedAcrossSuccessesAndErrors(t *testing.T) {
 	bigPage := "<html><head><title>500 Internal Server Error</title></head><body>" +
-		strings.Repeat("<p>stack frame</p>\n", 5000) + "</body></html>" // ~95 KiB: more than one read, more than the 64 KiB drain
+		strings.Repeat("<p>stack frame</p>\n", 5000) + "</body></html>" // 95 KB: more than one read, more than the 64 KiB drain
 	srv, counter := countedServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/v1/agent-runs/ok":

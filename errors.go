@@ -51,6 +51,9 @@ const maxSnippet = 200
 // title and first words are near its start.
 const maxSnippetScan = 64 << 10
 
+// maxMessage bounds a message the server gave in a JSON field.
+const maxMessage = 512
+
 // APIError is a non-2xx answer from a Toolhouse server.
 type APIError struct {
 	StatusCode int
@@ -162,7 +165,9 @@ func errorMessage(body []byte) string {
 		if json.Unmarshal(trimmed, &fields) == nil {
 			for _, raw := range []json.RawMessage{fields.Detail, fields.Error, fields.Message} {
 				if msg := messageFrom(raw); msg != "" {
-					return msg
+					// The server's text goes into Error() and log lines:
+					// keep it to a few hundred bytes (Body has it all).
+					return truncate(msg, maxMessage)
 				}
 			}
 		}
@@ -230,11 +235,14 @@ func snippet(body []byte) string {
 		body = body[:maxSnippetScan]
 	}
 	var title string
-	lower := bytes.ToLower(body)
+	// Lower ASCII only: bytes.ToLower can change the length (invalid bytes
+	// become U+FFFD, 'İ' grows), and the indexes found in lower must hold
+	// in body.
+	lower := asciiLower(body)
 	if i := bytes.Index(lower, []byte("<title>")); i >= 0 {
-		rest := body[i+len("<title>"):]
-		if j := bytes.Index(bytes.ToLower(rest), []byte("</title>")); j >= 0 {
-			title = collapseSpace(string(rest[:j]))
+		start := i + len("<title>")
+		if j := bytes.Index(lower[start:], []byte("</title>")); j >= 0 {
+			title = collapseSpace(string(body[start : start+j]))
 		}
 	}
 	text := collapseSpace(stripTags(body))
@@ -252,7 +260,7 @@ func snippet(body []byte) string {
 // elements, so that an HTML page reads as its text. It stops once it has
 // more text than a snippet needs.
 func stripTags(b []byte) string {
-	lower := bytes.ToLower(b)
+	lower := asciiLower(b)
 	var out strings.Builder
 	for i := 0; i < len(b) && out.Len() <= 4*maxSnippet; {
 		lt := bytes.IndexByte(b[i:], '<')
@@ -280,6 +288,19 @@ func stripTags(b []byte) string {
 		}
 	}
 	return out.String()
+}
+
+// asciiLower lowers A-Z and keeps every other byte, so that the result has
+// the length and the byte offsets of b.
+func asciiLower(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
 }
 
 func collapseSpace(s string) string {

@@ -26,7 +26,7 @@ const benchRunID = "bcb7e865-9e6c-xxxx-xxxx-c0110fdf5c2e"
 // {"data": AgentRun} of about 10 KiB with text, tool calls and results.
 func benchBody(b *testing.B) []byte {
 	b.Helper()
-	body, err := os.ReadFile("testdata/bench_agentrun_completed.json")
+	body, err := os.ReadFile("testdata/platform/agent_run_completed.json")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -232,7 +232,11 @@ func validationLoc(loc []any) string {
 // start of its text, never more than maxSnippet bytes.
 func snippet(body []byte) string {
 	if len(body) > maxSnippetScan {
-		body = body[:maxSnippetScan]
+		cut := maxSnippetScan
+		for cut > 0 && !utf8.RuneStart(body[cut]) {
+			cut--
+		}
+		body = body[:cut]
 	}
 	var title string
 	// Lower ASCII only: bytes.ToLower can change the length (invalid bytes

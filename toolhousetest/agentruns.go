@@ -84,21 +84,20 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) {
 		run.ToolhouseID = thID
 	}
 	s.mu.Lock()
-	s.runs[run.ID] = run
-	s.runOrder = append(s.runOrder, run.ID)
+	s.runs.add(run.ID, run)
 	v := run.view()
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"data": v})
+	writeData(w, v)
 }
 
 func (s *Server) listRuns(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
-	out := make([]runView, 0, len(s.runOrder))
-	for _, id := range s.runOrder {
-		out = append(out, s.runs[id].view())
+	out := make([]runView, 0, len(s.runs.order))
+	for _, run := range s.runs.list() {
+		out = append(out, run.view())
 	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"data": out})
+	writeData(w, out)
 }
 
 // getRun answers a run and moves it one read further: queued, in_progress,
@@ -108,7 +107,7 @@ func (s *Server) getRun(w http.ResponseWriter, id string) {
 		return
 	}
 	s.mu.Lock()
-	run, ok := s.runs[canonUUID(id)]
+	run, ok := s.runs.get(id)
 	if !ok {
 		s.mu.Unlock()
 		writeDetail(w, http.StatusNotFound, "Agent run not found")
@@ -131,7 +130,7 @@ func (s *Server) getRun(w http.ResponseWriter, id string) {
 	if cb != nil {
 		s.notify(cb.url, cb.payload)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": v})
+	writeData(w, v)
 }
 
 func (s *Server) setStatus(run *agentRun, status string) {
@@ -190,7 +189,7 @@ func (s *Server) continueRun(w http.ResponseWriter, r *http.Request, id string) 
 		return
 	}
 	s.mu.Lock()
-	run, ok := s.runs[canonUUID(id)]
+	run, ok := s.runs.get(id)
 	if !ok {
 		s.mu.Unlock()
 		writeDetail(w, http.StatusNotFound, "Agent run not found")
@@ -205,5 +204,5 @@ func (s *Server) continueRun(w http.ResponseWriter, r *http.Request, id string) 
 	s.setStatus(run, "queued")
 	v := run.view()
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"data": v})
+	writeData(w, v)
 }

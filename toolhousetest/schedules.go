@@ -69,21 +69,20 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 		sc.ToolhouseID = thID
 	}
 	s.mu.Lock()
-	s.schedules[sc.ID] = sc
-	s.schedOrder = append(s.schedOrder, sc.ID)
+	s.schedules.add(sc.ID, sc)
 	v := *sc
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"data": v})
+	writeData(w, v)
 }
 
 func (s *Server) listSchedules(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
-	out := make([]schedule, 0, len(s.schedOrder))
-	for _, id := range s.schedOrder {
-		out = append(out, *s.schedules[id])
+	out := make([]schedule, 0, len(s.schedules.order))
+	for _, sc := range s.schedules.list() {
+		out = append(out, *sc)
 	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"data": out})
+	writeData(w, out)
 }
 
 func (s *Server) getSchedule(w http.ResponseWriter, id string) {
@@ -91,7 +90,7 @@ func (s *Server) getSchedule(w http.ResponseWriter, id string) {
 		return
 	}
 	s.mu.Lock()
-	sc, ok := s.schedules[canonUUID(id)]
+	sc, ok := s.schedules.get(id)
 	var v schedule
 	if ok {
 		v = *sc
@@ -101,7 +100,7 @@ func (s *Server) getSchedule(w http.ResponseWriter, id string) {
 		writeDetail(w, http.StatusNotFound, "Schedule not found")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": v})
+	writeData(w, v)
 }
 
 // updateSchedule applies the fields sent. By default a partial object is
@@ -142,7 +141,7 @@ func (s *Server) updateSchedule(w http.ResponseWriter, r *http.Request, id strin
 		return
 	}
 	s.mu.Lock()
-	sc, ok := s.schedules[canonUUID(id)]
+	sc, ok := s.schedules.get(id)
 	if !ok {
 		s.mu.Unlock()
 		writeDetail(w, http.StatusNotFound, "Schedule not found")
@@ -172,7 +171,7 @@ func (s *Server) updateSchedule(w http.ResponseWriter, r *http.Request, id strin
 	sc.UpdatedAt = stamp(time.Now())
 	v := *sc
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"data": v})
+	writeData(w, v)
 }
 
 // deleteSchedule removes a schedule. An unknown one is a 400, not a 404,
@@ -182,17 +181,7 @@ func (s *Server) deleteSchedule(w http.ResponseWriter, id string) {
 		return
 	}
 	s.mu.Lock()
-	key := canonUUID(id)
-	_, ok := s.schedules[key]
-	if ok {
-		delete(s.schedules, key)
-		for i, sid := range s.schedOrder {
-			if sid == key {
-				s.schedOrder = append(s.schedOrder[:i], s.schedOrder[i+1:]...)
-				break
-			}
-		}
-	}
+	ok := s.schedules.remove(id)
 	s.mu.Unlock()
 	if !ok {
 		writeDetail(w, http.StatusBadRequest, "Schedule not found")
@@ -213,5 +202,5 @@ func (s *Server) textToCron(w http.ResponseWriter, r *http.Request) {
 		writeDetail(w, http.StatusBadRequest, "Invalid cron text input")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": cron})
+	writeData(w, cron)
 }

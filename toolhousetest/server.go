@@ -158,10 +158,8 @@ type Server struct {
 
 	mu         sync.Mutex
 	requests   []Request
-	runs       map[string]*agentRun
-	runOrder   []string
-	schedules  map[string]*schedule
-	schedOrder []string
+	runs       table[agentRun]
+	schedules  table[schedule]
 	workerRuns map[string]*workerRun
 	jobs       map[string]*job
 	calls      int // tool calls so far, for callID
@@ -198,8 +196,8 @@ func NewServer(opts ...Option) *Server {
 	}
 	s := &Server{
 		cfg:        cfg,
-		runs:       map[string]*agentRun{},
-		schedules:  map[string]*schedule{},
+		runs:       newTable[agentRun](),
+		schedules:  newTable[schedule](),
 		workerRuns: map[string]*workerRun{},
 		jobs:       map[string]*job{},
 	}
@@ -309,6 +307,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// writeData writes a platform API success, {"data": ...}.
+func writeData(w http.ResponseWriter, v any) {
+	writeJSON(w, http.StatusOK, map[string]any{"data": v})
 }
 
 // writeDetail writes a FastAPI error, {"detail": "..."}.

@@ -121,20 +121,25 @@ func (m *Message) UnmarshalJSON(b []byte) error {
 		m.Content = []Part{{Type: "text", Text: s}}
 		return nil
 	case '[':
-		var parts []Part
+		// Decoded as partWire, not []Part: Part's own UnmarshalJSON would
+		// scan each part's bytes once more, and results can be megabytes.
+		var parts []partWire
 		if err := json.Unmarshal(content, &parts); err != nil {
 			return fmt.Errorf("toolhouse: message content: %w", err)
 		}
-		m.Content = parts
+		m.Content = make([]Part, len(parts))
+		for i, w := range parts {
+			m.Content[i] = w.part()
+		}
 		return nil
 	case '{':
 		// A lone part where a list was expected: keep it rather than fail
 		// the whole run.
-		var part Part
-		if err := json.Unmarshal(content, &part); err != nil {
+		var w partWire
+		if err := json.Unmarshal(content, &w); err != nil {
 			return fmt.Errorf("toolhouse: message content: %w", err)
 		}
-		m.Content = []Part{part}
+		m.Content = []Part{w.part()}
 		return nil
 	}
 	return fmt.Errorf("toolhouse: message content is neither a string nor a list of parts: %s", truncate(string(content), 40))
@@ -178,19 +183,26 @@ type partWire struct {
 	Output     json.RawMessage `json:"output,omitempty"`
 }
 
-// UnmarshalJSON implements json.Unmarshaler.
-func (p *Part) UnmarshalJSON(b []byte) error {
-	var w partWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*p = Part{Type: w.Type, Text: w.Text, ToolName: w.ToolName, ToolCallID: w.ToolCallID, Args: w.Args, Result: w.Result}
+// part converts the wire shape, taking the newer spellings (input,
+// output) when the older ones are absent.
+func (w partWire) part() Part {
+	p := Part{Type: w.Type, Text: w.Text, ToolName: w.ToolName, ToolCallID: w.ToolCallID, Args: w.Args, Result: w.Result}
 	if p.Args == nil {
 		p.Args = w.Input
 	}
 	if p.Result == nil {
 		p.Result = w.Output
 	}
+	return p
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (p *Part) UnmarshalJSON(b []byte) error {
+	var w partWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*p = w.part()
 	return nil
 }
 

@@ -93,16 +93,6 @@ func (o PollOptions) validate() error {
 	return nil
 }
 
-// loop turns the options into the poll loop, on the client's clock.
-func (c *Client) loop(opts *PollOptions) (poll.Loop, error) {
-	o, err := c.pollOptions(opts)
-	if err != nil {
-		return poll.Loop{}, err
-	}
-	return poll.Loop{Interval: o.Interval, MaxInterval: o.MaxInterval, MaxWait: o.MaxWait,
-		Sleep: c.sleep, Now: c.now}, nil
-}
-
 // Create starts an agent run (POST v1/agent-runs). The run is queued; use
 // Wait to follow it to the end. Create is not retried after a server error,
 // since the run may have started.

@@ -27,6 +27,7 @@ import (
 
 	"github.com/google/go-querystring/query"
 
+	"github.com/toolhouseai/toolhouse-go/internal/poll"
 	"github.com/toolhouseai/toolhouse-go/internal/retry"
 )
 
@@ -743,4 +744,14 @@ func (c *Client) pollOptions(opts *PollOptions) (PollOptions, error) {
 		o.MaxWait = c.poll.MaxWait
 	}
 	return o, nil
+}
+
+// loop turns the options into the poll loop, on the client's clock.
+func (c *Client) loop(opts *PollOptions) (poll.Loop, error) {
+	o, err := c.pollOptions(opts)
+	if err != nil {
+		return poll.Loop{}, err
+	}
+	return poll.Loop{Interval: o.Interval, MaxInterval: o.MaxInterval, MaxWait: o.MaxWait,
+		Sleep: c.sleep, Now: c.now}, nil
 }

@@ -76,23 +76,6 @@ type AgentRunCreateParams struct {
 	ScheduleID  string            `json:"schedule_id,omitempty"`
 }
 
-// PollOptions sets how a wait polls: the first interval, doubled (with
-// jitter) after each look up to MaxInterval, for at most MaxWait. A zero
-// field takes the client's WithPollOptions value, else the default.
-type PollOptions struct {
-	Interval    time.Duration // first wait between polls; zero means 1 s
-	MaxInterval time.Duration // backoff cap; zero means 10 s
-	MaxWait     time.Duration // overall bound; zero means only the context bounds it
-}
-
-func (o PollOptions) validate() error {
-	if o.Interval < 0 || o.MaxInterval < 0 || o.MaxWait < 0 {
-		return fmt.Errorf("toolhouse: poll options must not be negative (interval %s, max interval %s, max wait %s)",
-			o.Interval, o.MaxInterval, o.MaxWait)
-	}
-	return nil
-}
-
 // Create starts an agent run (POST v1/agent-runs). The run is queued; use
 // Wait to follow it to the end. Create is not retried after a server error,
 // since the run may have started.

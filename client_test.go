@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -27,126 +26,6 @@ import (
 
 	"github.com/toolhouseai/toolhouse-go/internal/retry"
 )
-
-// testKey is distinctive so that a leak shows up in any string.
-const testKey = "th-SECRET-9f3b27c1-do-not-leak"
-
-// testBase is the platform base URL of the test clients.
-const testBase = "https://api.toolhouse.test"
-
-// recorded is one request as the server received it.
-type recorded struct {
-	Method string
-	Path   string // escaped
-	Query  string
-	Header http.Header
-	Body   []byte
-}
-
-// harness is a client whose HTTP client is httpmock's, with every request
-// recorded and an instant clock that records each sleep.
-type harness struct {
-	c *Client
-
-	mu     sync.Mutex
-	reqs   []recorded
-	delays []time.Duration
-	clock  time.Time
-}
-
-func newHarness(t *testing.T, opts ...Option) *harness {
-	t.Helper()
-	hc := &http.Client{}
-	httpmock.ActivateNonDefault(hc)
-	t.Cleanup(httpmock.Reset)
-	h := &harness{clock: time.Date(2025, 1, 15, 1, 46, 23, 0, time.UTC)}
-	hc.Transport = recordingTransport{h: h, next: hc.Transport}
-
-	all := append([]Option{WithoutEnvironment(), WithAPIKey(testKey), WithBaseURL(testBase), WithHTTPClient(hc)}, opts...)
-	c, err := NewClient(all...)
-	require.NoError(t, err)
-	c.sleep = func(ctx context.Context, d time.Duration) error {
-		h.mu.Lock()
-		h.delays = append(h.delays, d)
-		h.clock = h.clock.Add(d)
-		h.mu.Unlock()
-		return ctx.Err()
-	}
-	c.now = func() time.Time {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		return h.clock
-	}
-	h.c = c
-	return h
-}
-
-// on answers method+path (under testBase) with the responders in turn, the
-// last one for every later call.
-func (h *harness) on(method, path string, rs ...httpmock.Responder) {
-	r := rs[0]
-	for _, next := range rs[1:] {
-		r = r.Then(next)
-	}
-	httpmock.RegisterResponder(method, testBase+path, r)
-}
-
-func (h *harness) requests() []recorded {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]recorded(nil), h.reqs...)
-}
-
-func (h *harness) sleeps() []time.Duration {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]time.Duration(nil), h.delays...)
-}
-
-type recordingTransport struct {
-	h    *harness
-	next http.RoundTripper
-}
-
-func (rt recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	var body []byte
-	if req.Body != nil {
-		body, _ = io.ReadAll(req.Body)
-		req.Body.Close()
-	}
-	r2 := req.Clone(req.Context())
-	r2.Body = io.NopCloser(bytes.NewReader(body))
-	rt.h.mu.Lock()
-	rt.h.reqs = append(rt.h.reqs, recorded{Method: req.Method, Path: req.URL.EscapedPath(),
-		Query: req.URL.RawQuery, Header: req.Header.Clone(), Body: body})
-	rt.h.mu.Unlock()
-	return rt.next.RoundTrip(r2)
-}
-
-// reply answers with a JSON body (or whatever body is) and optional
-// header pairs.
-func reply(status int, body string, header ...string) httpmock.Responder {
-	h := http.Header{"Content-Type": {"application/json"}}
-	for i := 0; i+1 < len(header); i += 2 {
-		h.Set(header[i], header[i+1])
-	}
-	return httpmock.NewStringResponder(status, body).HeaderSet(h)
-}
-
-func fixture(t *testing.T, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "platform", name))
-	require.NoError(t, err)
-	return string(b)
-}
-
-// fixtureData returns the "data" member of a fixture, for building lists.
-func fixtureData(t *testing.T, name string) json.RawMessage {
-	t.Helper()
-	var env struct{ Data json.RawMessage }
-	require.NoError(t, json.Unmarshal([]byte(fixture(t, name)), &env))
-	return env.Data
-}
 
 func TestUserAgentAuthAndContentType(t *testing.T) {
 	h := newHarness(t, WithUserAgent("myapp/1.2"))
@@ -310,7 +189,7 @@ func TestRequestURLJoinsBaseAndPath(t *testing.T) {
 	for _, base := range []string{"https://proxy.test/prefix", "https://proxy.test/prefix/"} {
 		t.Run(base, func(t *testing.T) {
 			h := newHarness(t, WithBaseURL(base))
-			httpmock.RegisterResponder("GET", "https://proxy.test/prefix/v1/agent-runs/run%201",
+			h.on("GET", "https://proxy.test/prefix/v1/agent-runs/run%201",
 				reply(200, fixture(t, "agent_run_queued.json")))
 			_, err := h.c.AgentRuns.Get(context.Background(), "run 1")
 			require.NoError(t, err)
@@ -524,65 +403,43 @@ func TestContextAlreadyCancelled(t *testing.T) {
 	assert.Empty(t, h.sleeps())
 }
 
-// closedAddr returns a loopback address nobody listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
-}
-
-// loopbackClient is a client with a real HTTP client and an instant clock.
-func loopbackClient(t *testing.T, base string, sleeps *atomic.Int32) *Client {
-	t.Helper()
-	c, err := NewClient(WithoutEnvironment(), WithAPIKey(testKey), WithBaseURL(base),
-		WithHTTPClient(&http.Client{Transport: &http.Transport{}}))
-	require.NoError(t, err)
-	c.sleep = func(ctx context.Context, _ time.Duration) error { sleeps.Add(1); return ctx.Err() }
-	return c
-}
-
 func TestDialFailureRetriesEvenAPost(t *testing.T) {
-	var sleeps atomic.Int32
-	c := loopbackClient(t, "http://"+closedAddr(t), &sleeps)
-	_, err := c.AgentRuns.Create(context.Background(), AgentRunCreateParams{ChatID: "chat"})
+	t.Parallel()
+	h := newLoopback(t, http.NotFoundHandler())
+	h.srv.Close() // nobody listens there any more
+	_, err := h.c.AgentRuns.Create(context.Background(), AgentRunCreateParams{ChatID: "chat"})
 	require.Error(t, err)
 	var opErr *net.OpError
 	require.ErrorAs(t, err, &opErr)
 	assert.Equal(t, "dial", opErr.Op)
-	assert.Equal(t, int32(2), sleeps.Load(), "a request that never left may be sent again")
+	assert.Len(t, h.requests(), 3, "a request that never left may be sent again")
+	assert.Len(t, h.sleeps(), 2)
 	assert.NotContains(t, err.Error(), testKey)
 }
 
 func TestConnectionLostMidRequest(t *testing.T) {
-	var hits atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
+	t.Parallel()
+	hangUp := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, _, err := w.(http.Hijacker).Hijack()
 		if err == nil {
 			conn.Close()
 		}
-	}))
-	defer srv.Close()
-
+	})
 	t.Run("POST is not retried", func(t *testing.T) {
-		hits.Store(0)
-		var sleeps atomic.Int32
-		c := loopbackClient(t, srv.URL, &sleeps)
-		_, err := c.AgentRuns.Create(context.Background(), AgentRunCreateParams{ChatID: "chat"})
+		t.Parallel()
+		h := newLoopback(t, hangUp)
+		_, err := h.c.AgentRuns.Create(context.Background(), AgentRunCreateParams{ChatID: "chat"})
 		require.Error(t, err)
-		assert.Equal(t, int32(1), hits.Load())
+		assert.Len(t, h.requests(), 1)
+		assert.Empty(t, h.sleeps())
 	})
 	t.Run("GET is retried", func(t *testing.T) {
-		hits.Store(0)
-		var sleeps atomic.Int32
-		c := loopbackClient(t, srv.URL, &sleeps)
-		_, err := c.AgentRuns.Get(context.Background(), "r")
+		t.Parallel()
+		h := newLoopback(t, hangUp)
+		_, err := h.c.AgentRuns.Get(context.Background(), "r")
 		require.Error(t, err)
-		assert.Equal(t, int32(3), hits.Load())
-		assert.Equal(t, int32(2), sleeps.Load())
+		assert.Len(t, h.requests(), 3)
+		assert.Len(t, h.sleeps(), 2)
 	})
 }
 

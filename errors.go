@@ -115,19 +115,6 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
-// redacted stands in for the API key wherever a server echoed it back.
-const redacted = "[REDACTED]"
-
-// redact hides key in the body and the message, for a server that repeats
-// the request's credentials in its error ("invalid key th-...").
-func (e *APIError) redact(key string) {
-	if key == "" || !bytes.Contains(e.Body, []byte(key)) {
-		return
-	}
-	e.Body = bytes.ReplaceAll(e.Body, []byte(key), []byte(redacted))
-	e.Message = errorMessage(e.Body)
-}
-
 // newAPIError builds the error for a non-2xx response whose body (at most
 // maxErrorBody bytes) has already been read.
 func newAPIError(resp *http.Response, body []byte) *APIError {

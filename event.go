@@ -1,0 +1,373 @@
+package toolhouse
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/toolhouseai/toolhouse-go/internal/jsonscan"
+)
+
+// The event types that Conversation adds to a worker's own stream.
+const (
+	EventJobStarted  = "toolhouse.job-started"  // a background job began (Event.JobID)
+	EventJobFinished = "toolhouse.job-finished" // it ended; the resumed answer follows
+)
+
+// The event types a worker sends (the Vercel AI SDK stream parts), for
+// comparing with Event.Type. A server may send others; they are delivered
+// as they come.
+const (
+	EventTextDelta  = "text-delta"  // a piece of the answer (Event.Text)
+	EventToolCall   = "tool-call"   // the agent calls a tool (ToolName, ToolCallID, Args)
+	EventToolResult = "tool-result" // the tool's answer (ToolName, ToolCallID, Result)
+	EventFinish     = "finish"      // the answer is complete
+	EventError      = "error"       // the worker reports an error (Event.Error)
+)
+
+// Event is one line of a worker's NDJSON stream. Unknown types are
+// delivered with their Type and Raw line, never dropped.
+//
+// An event stays valid after the stream moves on. Its string fields, Args,
+// Result and Raw share one immutable copy of the line (a copy the decoder
+// never writes again, possibly shared with neighbouring lines): treat Raw,
+// Args and Result as read-only, since changing their bytes would change
+// the strings too. Copy them (bytes.Clone) before modifying.
+type Event struct {
+	Type       string          // the line's "type"
+	Text       string          // text lines: "textDelta", "text" or "delta"
+	JobID      string          // EventJobStarted / EventJobFinished
+	ToolName   string          // tool-call / tool-result
+	ToolCallID string          // tool-call / tool-result
+	Args       json.RawMessage // tool-call arguments ("args" or "input"); read-only
+	Result     json.RawMessage // tool-result value ("result" or "output"); read-only
+	Error      string          // "error" lines
+	Raw        json.RawMessage // the whole line; read-only
+}
+
+// nextEvent reads the next line as an Event.
+func (d *Decoder) nextEvent() (Event, error) {
+	line, terminated, err := d.readLine()
+	if err != nil {
+		return Event{}, err
+	}
+	return d.parseEvent(d.clone(line), terminated)
+}
+
+// The fields of a line the event reads, in the order of eventWire. A
+// line's key matches a field the way encoding/json matches it: exactly,
+// else ignoring case.
+const (
+	fieldType = iota
+	fieldTextDelta
+	fieldText
+	fieldDelta
+	fieldToolName
+	fieldToolCallID
+	fieldArgs
+	fieldInput
+	fieldResult
+	fieldOutput
+	fieldError
+	numFields
+	fieldNone = -1
+)
+
+// span locates a value in a line: raw[start:end]. end is zero when the
+// key is absent (no value can end at 0: a line starts with '{').
+type span struct{ start, end int }
+
+// parseEvent builds the event of one line. raw is the line's own copy:
+// the event keeps it as Raw and points its other fields into it.
+//
+// It scans raw once, validating it exactly as encoding/json does and
+// noting where the values of the known keys lie; only the string fields
+// the event needs are unquoted, and a string without escapes or non-ASCII
+// bytes is used in place. The result is what json.Unmarshal into eventWire
+// would give (see eventFromWire): where the line holds something rare that
+// this path does not model (a key with escapes or non-ASCII letters, which
+// encoding/json folds by Unicode rules, or a "type" that is neither a
+// string nor null), it hands the line to eventFromWire itself.
+func (d *Decoder) parseEvent(raw []byte, terminated bool) (Event, error) {
+	var fields [numFields]span
+	switch scanEventLine(&d.scan, raw, &fields) {
+	case lineEvent:
+	case lineNotObject:
+		return Event{}, fmt.Errorf("toolhouse: NDJSON line %d is not a JSON object", d.line)
+	case lineFallback:
+		ev, err := eventFromWire(raw)
+		if err != nil {
+			return Event{}, fmt.Errorf("toolhouse: NDJSON line %d: %w", d.line, err)
+		}
+		return ev, nil
+	default: // lineInvalid
+		return Event{}, d.invalidLine(raw, terminated)
+	}
+
+	ev := Event{Raw: raw}
+	if f := fields[fieldType]; f.end > 0 {
+		ev.Type = d.unquote(raw[f.start+1 : f.end-1])
+	}
+	for _, k := range [...]int{fieldTextDelta, fieldText, fieldDelta} {
+		if f := fields[k]; f.end > 0 && raw[f.start] == '"' {
+			ev.Text = d.unquote(raw[f.start+1 : f.end-1])
+			break
+		}
+	}
+	if f := fields[fieldToolName]; f.end > 0 && raw[f.start] == '"' {
+		ev.ToolName = d.unquote(raw[f.start+1 : f.end-1])
+	}
+	if f := fields[fieldToolCallID]; f.end > 0 && raw[f.start] == '"' {
+		ev.ToolCallID = d.unquote(raw[f.start+1 : f.end-1])
+	}
+	ev.Args = rawField(raw, fields[fieldArgs], fields[fieldInput])
+	ev.Result = rawField(raw, fields[fieldResult], fields[fieldOutput])
+	if f := fields[fieldError]; f.end > 0 {
+		if raw[f.start] == '"' && f.end-f.start > 2 {
+			ev.Error = d.unquote(raw[f.start+1 : f.end-1])
+		} else {
+			// null, "", an object or anything else: errorText's rules.
+			ev.Error = errorText(raw[f.start:f.end])
+		}
+	}
+	return ev, nil
+}
+
+// invalidLine is the error for a line that is not valid JSON. The message
+// comes from encoding/json, so it reads like the Decode path's.
+func (d *Decoder) invalidLine(raw []byte, terminated bool) error {
+	if !terminated && d.scan.Valid(raw) == jsonscan.Short {
+		return d.truncated()
+	}
+	var v struct{}
+	err := json.Unmarshal(raw, &v)
+	if err == nil {
+		// Unreachable while the scanner is as strict as encoding/json,
+		// which the tests hold it to; say so rather than pass bad data.
+		err = errors.New("invalid JSON")
+	}
+	return fmt.Errorf("toolhouse: NDJSON line %d: %w", d.line, err)
+}
+
+// rawField returns the first present of two spellings of a raw field,
+// capped so that appending to it cannot write into the line after it.
+func rawField(raw []byte, first, second span) json.RawMessage {
+	f := first
+	if f.end == 0 {
+		f = second
+	}
+	if f.end == 0 {
+		return nil
+	}
+	return raw[f.start:f.end:f.end]
+}
+
+// unquote returns the text of a JSON string's contents s (without its
+// quotes), already validated. A string with no escapes that is valid UTF-8
+// reads as it is, sharing s's memory; otherwise it is decoded as
+// encoding/json decodes it into carved memory.
+func (d *Decoder) unquote(s []byte) string {
+	for i, c := range s {
+		if c == '\\' || c >= utf8.RuneSelf {
+			if bytes.IndexByte(s[i:], '\\') < 0 && utf8.Valid(s[i:]) {
+				break
+			}
+			out := jsonscan.AppendUnquoted(d.scratch[:0], s)
+			if cap(out) <= slabSize {
+				d.scratch = out[:0]
+			}
+			s = d.clone(out)
+			break
+		}
+	}
+	if len(s) == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(s), len(s))
+}
+
+// lineKind is what scanEventLine found in a line.
+type lineKind uint8
+
+const (
+	lineEvent     lineKind = iota // an object; its known fields are located
+	lineNotObject                 // valid JSON, but not an object
+	lineFallback                  // valid, but parseEvent leaves it to encoding/json
+	lineInvalid                   // not valid JSON
+)
+
+// scanEventLine validates line, a trimmed line, as one JSON value and,
+// when it is an object, records in fields where the value of each known
+// top-level key lies (for a repeated key, the last one, as encoding/json
+// keeps).
+func scanEventLine(s *jsonscan.Scanner, line []byte, fields *[numFields]span) lineKind {
+	if len(line) == 0 || line[0] != '{' {
+		if s.Valid(line) != jsonscan.OK {
+			return lineInvalid
+		}
+		return lineNotObject
+	}
+	result := lineEvent
+	var st jsonscan.Status
+	i := jsonscan.SkipSpace(line, 1)
+	if i < len(line) && line[i] == '}' {
+		i++
+	} else {
+		for {
+			if i >= len(line) || line[i] != '"' {
+				return lineInvalid
+			}
+			keyStart := i + 1
+			if i, st = jsonscan.String(line, keyStart); st != jsonscan.OK {
+				return lineInvalid
+			}
+			key := line[keyStart : i-1]
+			if i = jsonscan.SkipSpace(line, i); i >= len(line) || line[i] != ':' {
+				return lineInvalid
+			}
+			valStart := jsonscan.SkipSpace(line, i+1)
+			if i, st = s.Value(line, valStart, 1); st != jsonscan.OK {
+				return lineInvalid
+			}
+			switch f := matchField(key); f {
+			case fieldNone:
+			case fieldUnsure:
+				result = lineFallback
+			case fieldType:
+				// A null leaves the string field as it was; any other
+				// non-string is an encoding/json type error.
+				switch line[valStart] {
+				case '"':
+					fields[f] = span{valStart, i}
+				case 'n':
+				default:
+					result = lineFallback
+				}
+			default:
+				fields[f] = span{valStart, i}
+			}
+			if i = jsonscan.SkipSpace(line, i); i >= len(line) {
+				return lineInvalid
+			}
+			if line[i] == ',' {
+				i = jsonscan.SkipSpace(line, i+1)
+				continue
+			}
+			if line[i] != '}' {
+				return lineInvalid
+			}
+			i++
+			break
+		}
+	}
+	if jsonscan.SkipSpace(line, i) != len(line) {
+		return lineInvalid
+	}
+	return result
+}
+
+// fieldUnsure marks a key that encoding/json might match by rules this
+// scanner does not model: escapes or non-ASCII letters in the key.
+const fieldUnsure = -2
+
+// matchField returns the field a key names, ignoring ASCII case as
+// encoding/json does; fieldNone for any other key; fieldUnsure for a key
+// with escapes or non-ASCII bytes.
+func matchField(key []byte) int {
+	if len(key) < 4 || len(key) > 10 {
+		for _, c := range key {
+			if c == '\\' || c >= utf8.RuneSelf {
+				return fieldUnsure
+			}
+		}
+		return fieldNone
+	}
+	var lower [10]byte
+	for i, c := range key {
+		switch {
+		case c == '\\' || c >= utf8.RuneSelf:
+			return fieldUnsure
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	switch string(lower[:len(key)]) {
+	case "type":
+		return fieldType
+	case "textdelta":
+		return fieldTextDelta
+	case "text":
+		return fieldText
+	case "delta":
+		return fieldDelta
+	case "toolname":
+		return fieldToolName
+	case "toolcallid":
+		return fieldToolCallID
+	case "args":
+		return fieldArgs
+	case "input":
+		return fieldInput
+	case "result":
+		return fieldResult
+	case "output":
+		return fieldOutput
+	case "error":
+		return fieldError
+	}
+	return fieldNone
+}
+
+// eventWire is the line schema: the Vercel AI SDK stream parts, with the
+// newer spellings of the same fields.
+type eventWire struct {
+	Type       string          `json:"type"`
+	TextDelta  json.RawMessage `json:"textDelta"`
+	Text       json.RawMessage `json:"text"`
+	Delta      json.RawMessage `json:"delta"`
+	ToolName   json.RawMessage `json:"toolName"`
+	ToolCallID json.RawMessage `json:"toolCallId"`
+	Args       json.RawMessage `json:"args"`
+	Input      json.RawMessage `json:"input"`
+	Result     json.RawMessage `json:"result"`
+	Output     json.RawMessage `json:"output"`
+	Error      json.RawMessage `json:"error"`
+}
+
+// eventFromWire decodes a line with encoding/json: the definition of what
+// parseEvent computes, and its path for lines it does not model.
+func eventFromWire(raw []byte) (Event, error) {
+	var w eventWire
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return Event{}, err
+	}
+	ev := Event{Type: w.Type, Raw: raw, Args: w.Args, Result: w.Result}
+	ev.Text = firstString(w.TextDelta, w.Text, w.Delta)
+	ev.ToolName = firstString(w.ToolName)
+	ev.ToolCallID = firstString(w.ToolCallID)
+	if ev.Args == nil {
+		ev.Args = w.Input
+	}
+	if ev.Result == nil {
+		ev.Result = w.Output
+	}
+	ev.Error = errorText(w.Error)
+	return ev, nil
+}
+
+// firstString returns the first of raws that is a JSON string, decoded.
+func firstString(raws ...json.RawMessage) string {
+	for _, r := range raws {
+		if len(r) > 0 && r[0] == '"' {
+			var s string
+			if json.Unmarshal(r, &s) == nil {
+				return s
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,269 @@
+package toolhouse
+
+// The test fixture: a client under test (harness) on a fake clock, talking
+// to httpmock (newHarness) or to a loopback server (newLoopback), with
+// every request it sends recorded; a scripted loopback server (script);
+// and the payloads of testdata/.
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jarcoal/httpmock"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// testKey is distinctive so that a leak shows up in any string.
+const testKey = "th-SECRET-9f3b27c1-do-not-leak"
+
+// testBase and testAgents are the base URLs of the httpmock clients.
+const (
+	testBase   = "https://api.toolhouse.test"
+	testAgents = "https://agents.toolhouse.test"
+)
+
+// hangGuard bounds how long a test waits for something that must happen
+// promptly. It is a guard against hangs, never a timing assertion.
+const hangGuard = 10 * time.Second
+
+// fakeClock is a client's clock in tests: a sleep returns at once, moves
+// the fake time forward and is recorded.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	sleeps []time.Duration
+}
+
+func (k *fakeClock) sleep(ctx context.Context, d time.Duration) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.sleeps = append(k.sleeps, d)
+	k.now = k.now.Add(d)
+	return ctx.Err()
+}
+
+// Now returns the fake time.
+func (k *fakeClock) Now() time.Time {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.now
+}
+
+// slept returns the sleeps so far, in order.
+func (k *fakeClock) slept() []time.Duration {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]time.Duration(nil), k.sleeps...)
+}
+
+// recorded is one request as the client sent it.
+type recorded struct {
+	Method string
+	Path   string // escaped
+	Query  string
+	Header http.Header
+	Body   []byte
+}
+
+// harness is a client under test: no environment, the test key, a fake
+// clock, and a transport that records each request before passing it on.
+type harness struct {
+	c     *Client
+	clock *fakeClock
+	mock  *httpmock.MockTransport // newHarness only
+	srv   *httptest.Server        // newLoopback only
+
+	mu   sync.Mutex
+	reqs []recorded
+}
+
+// newHarness returns a client whose requests go to its own httpmock
+// transport: the platform API at testBase, the Workers API at testAgents.
+// Register answers with on.
+func newHarness(t testing.TB, opts ...Option) *harness {
+	t.Helper()
+	mock := httpmock.NewMockTransport()
+	h := &harness{mock: mock}
+	h.start(t, mock, append([]Option{WithBaseURL(testBase), WithAgentsURL(testAgents)}, opts...))
+	return h
+}
+
+// newLoopback starts handler on a loopback server, closed when the test
+// ends, and returns a client of it (both APIs) with its own connection
+// pool.
+func newLoopback(t testing.TB, handler http.Handler, opts ...Option) *harness {
+	t.Helper()
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	h := &harness{srv: srv}
+	h.start(t, tr, append([]Option{WithBaseURL(srv.URL), WithAgentsURL(srv.URL)}, opts...))
+	return h
+}
+
+func (h *harness) start(t testing.TB, next http.RoundTripper, opts []Option) {
+	t.Helper()
+	all := append([]Option{WithoutEnvironment(), WithAPIKey(testKey)}, opts...)
+	all = append(all, WithHTTPClient(&http.Client{Transport: recordingTransport{h: h, next: next}}))
+	c, err := NewClient(all...)
+	require.NoError(t, err)
+	h.clock = &fakeClock{now: time.Date(2025, 1, 15, 1, 46, 23, 0, time.UTC)}
+	c.sleep, c.now = h.clock.sleep, h.clock.Now
+	h.c = c
+}
+
+// on answers method+path (under testBase, or a full URL) with the
+// responders in turn, the last one for every later call.
+func (h *harness) on(method, path string, rs ...httpmock.Responder) {
+	r := rs[0]
+	for _, next := range rs[1:] {
+		r = r.Then(next)
+	}
+	if !strings.HasPrefix(path, "http") {
+		path = testBase + path
+	}
+	h.mock.RegisterResponder(method, path, r)
+}
+
+// requests returns the requests sent so far, in order.
+func (h *harness) requests() []recorded {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]recorded(nil), h.reqs...)
+}
+
+// calls renders the requests sent as "METHOD /path body".
+func (h *harness) calls() []string {
+	var out []string
+	for _, r := range h.requests() {
+		out = append(out, strings.TrimSpace(r.Method+" "+r.Path+" "+string(r.Body)))
+	}
+	return out
+}
+
+// sleeps returns the client's sleeps so far (retry backoffs, poll waits).
+func (h *harness) sleeps() []time.Duration { return h.clock.slept() }
+
+type recordingTransport struct {
+	h    *harness
+	next http.RoundTripper
+}
+
+func (rt recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		body, _ = io.ReadAll(req.Body)
+		req.Body.Close()
+	}
+	r2 := req.Clone(req.Context())
+	r2.Body = io.NopCloser(bytes.NewReader(body))
+	if req.Body == nil {
+		r2.Body = nil
+	}
+	rt.h.mu.Lock()
+	rt.h.reqs = append(rt.h.reqs, recorded{Method: req.Method, Path: req.URL.EscapedPath(),
+		Query: req.URL.RawQuery, Header: req.Header.Clone(), Body: body})
+	rt.h.mu.Unlock()
+	return rt.next.RoundTrip(r2)
+}
+
+// reply answers with a JSON body (or whatever body is) and optional
+// header pairs.
+func reply(status int, body string, header ...string) httpmock.Responder {
+	h := http.Header{"Content-Type": {"application/json"}}
+	for i := 0; i+1 < len(header); i += 2 {
+		h.Set(header[i], header[i+1])
+	}
+	return httpmock.NewStringResponder(status, body).HeaderSet(h)
+}
+
+// step is one scripted answer of a script server.
+type step struct {
+	call   string            // the request expected: "METHOD /path"
+	status int               // 200 when zero
+	header map[string]string // sent with the keys exactly as written
+	body   string
+	before func() // runs before the answer is sent, to hold it back
+}
+
+// script is a loopback handler that expects its steps' requests in order
+// and answers each with its step. A request the script did not expect, or
+// a step never requested by the end of the test, fails the test.
+type script struct {
+	t     testing.TB
+	mu    sync.Mutex
+	steps []step
+}
+
+func newScript(t testing.TB, steps ...step) *script {
+	s := &script{t: t, steps: steps}
+	t.Cleanup(func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, st := range s.steps {
+			t.Errorf("script: %s was never requested", st.call)
+		}
+	})
+	return s
+}
+
+func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	call := r.Method + " " + r.URL.Path
+	s.mu.Lock()
+	var st step
+	scripted := len(s.steps) > 0
+	if scripted {
+		st, s.steps = s.steps[0], s.steps[1:]
+	}
+	s.mu.Unlock()
+	if !scripted || st.call != call {
+		s.t.Errorf("script: got %s, expected %q", call, st.call)
+		http.Error(w, "unexpected request", http.StatusTeapot)
+		return
+	}
+	if st.before != nil {
+		st.before()
+	}
+	for k, v := range st.header {
+		w.Header()[k] = []string{v}
+	}
+	w.WriteHeader(cmp.Or(st.status, http.StatusOK))
+	_, _ = io.WriteString(w, st.body)
+}
+
+// checkLeaks fails the test if it leaves a goroutine behind. Call it
+// first: the check then runs after the servers' own cleanups.
+func checkLeaks(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+}
+
+// fixture returns a payload of testdata/platform.
+func fixture(t testing.TB, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "platform", name))
+	require.NoError(t, err)
+	return string(b)
+}
+
+// fixtureData returns the "data" member of a fixture, for building lists.
+func fixtureData(t testing.TB, name string) json.RawMessage {
+	t.Helper()
+	var env struct{ Data json.RawMessage }
+	require.NoError(t, json.Unmarshal([]byte(fixture(t, name)), &env))
+	return env.Data
+}

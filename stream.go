@@ -1,0 +1,219 @@
+package toolhouse
+
+import (
+	"io"
+	"iter"
+	"net/http"
+	"sync"
+	"sync/atomic"
+)
+
+// EventStream is a worker's NDJSON answer, read one event at a time:
+//
+//	for stream.Next() {
+//		ev := stream.Current()
+//	}
+//	if err := stream.Err(); err != nil { ... }
+//
+// Close it when done (it is safe to Close twice, and after an error). Close
+// may also be called from another goroutine to end a Next that is waiting
+// for the server. An event stays valid after the next call to Next.
+type EventStream struct {
+	dec   *Decoder
+	max   int
+	runID string
+	jobID string
+	cur   Event
+	err   error
+	done  bool
+
+	// onEnd, when set, is asked what follows a response that ended
+	// cleanly: an event to deliver, the next response to read, or (both
+	// nil) the end. Conversation uses it to follow background jobs.
+	onEnd func() (*Event, *http.Response, error)
+
+	// Close may run while Next is blocked reading, so the body it closes
+	// is handed over under mu, and closed is read without a lock.
+	mu        sync.Mutex
+	body      io.ReadCloser // the response being read; nil once closed
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// newEventStream reads resp's body as NDJSON, with lines up to maxLine.
+func newEventStream(resp *http.Response, maxLine int) *EventStream {
+	s := &EventStream{max: maxLine}
+	s.use(resp)
+	return s
+}
+
+// use switches the stream to the body of resp. After Close, it closes
+// resp instead.
+func (s *EventStream) use(resp *http.Response) {
+	if id := resp.Header.Get(headerRunID); id != "" {
+		s.runID = id
+	}
+	s.jobID = resp.Header.Get(headerJobID)
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		resp.Body.Close()
+		return
+	}
+	s.body = resp.Body
+	s.mu.Unlock()
+	s.dec = NewDecoder(resp.Body)
+	s.dec.SetMaxLineSize(s.max)
+}
+
+// releaseBody closes the body being read, unless Close already has.
+func (s *EventStream) releaseBody() {
+	s.mu.Lock()
+	body := s.body
+	s.body = nil
+	s.mu.Unlock()
+	if body != nil {
+		body.Close()
+	}
+}
+
+// Next advances to the next event and reports whether there is one. It
+// returns false at the end of the stream, on an error (see Err), and after
+// Close.
+func (s *EventStream) Next() bool {
+	if s.done {
+		return false
+	}
+	for {
+		if s.closed.Load() {
+			// What a read reports after Close is a consequence of the
+			// caller's own Close, not an error of the stream.
+			s.done = true
+			return false
+		}
+		if s.dec != nil {
+			ev, err := s.dec.nextEvent()
+			if err == nil {
+				s.cur = ev
+				return true
+			}
+			s.releaseBody()
+			s.dec = nil
+			if err != io.EOF {
+				if !s.closed.Load() {
+					s.err = err
+				}
+				s.done = true
+				return false
+			}
+		}
+		if s.onEnd == nil {
+			s.done = true
+			return false
+		}
+		ev, resp, err := s.onEnd()
+		switch {
+		case err != nil:
+			s.err = err
+			s.done = true
+			return false
+		case ev != nil:
+			s.cur = *ev
+			return true
+		case resp == nil:
+			s.done = true
+			return false
+		}
+		s.use(resp)
+	}
+}
+
+// Current returns the event Next advanced to.
+func (s *EventStream) Current() Event { return s.cur }
+
+// Err returns the error that ended the stream, or nil after a clean end
+// or a Close.
+func (s *EventStream) Err() error { return s.err }
+
+// Close releases the connection. It is idempotent, safe after an error,
+// and safe to call while another goroutine is blocked in Next.
+func (s *EventStream) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		s.mu.Lock()
+		body := s.body
+		s.body = nil
+		s.mu.Unlock()
+		if body != nil {
+			s.closeErr = body.Close()
+		}
+	})
+	return s.closeErr
+}
+
+// All returns an iterator over the remaining events. An error ends the
+// iteration as a final (zero Event, err) pair. The stream is closed when the
+// loop ends, by completion or by break.
+func (s *EventStream) All() iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		defer s.Close()
+		for s.Next() {
+			if !yield(s.Current(), nil) {
+				return
+			}
+		}
+		if err := s.Err(); err != nil {
+			yield(Event{}, err)
+		}
+	}
+}
+
+// RunID returns the run ID the server sent (X-Toolhouse-Run-ID); it is
+// known before the first event is read.
+func (s *EventStream) RunID() string { return s.runID }
+
+// JobID returns the background job the current response started
+// (x-toolhouse-job-id), or "".
+func (s *EventStream) JobID() string { return s.jobID }
+
+// Response headers of the Workers API.
+const (
+	headerRunID = "X-Toolhouse-Run-Id"
+	headerJobID = "X-Toolhouse-Job-Id"
+)
+
+// TextStream is a worker's answer as raw text: an io.ReadCloser that hands
+// over each piece as soon as it arrives. The run and job IDs come from the
+// response headers, so they are known before the first Read.
+type TextStream struct {
+	body      io.ReadCloser
+	runID     string
+	jobID     string
+	closeOnce sync.Once
+	closeErr  error
+}
+
+func newTextStream(resp *http.Response) *TextStream {
+	return &TextStream{body: resp.Body, runID: resp.Header.Get(headerRunID), jobID: resp.Header.Get(headerJobID)}
+}
+
+// Read reads what has arrived of the answer, without waiting to fill p. It
+// returns io.EOF once the worker is done, and an error matching the
+// context's error once the call's context ends, even while it was blocked.
+func (t *TextStream) Read(p []byte) (int, error) { return t.body.Read(p) }
+
+// Close releases the connection, ending the answer early if it is not
+// done. It is idempotent and safe after an error.
+func (t *TextStream) Close() error {
+	t.closeOnce.Do(func() { t.closeErr = t.body.Close() })
+	return t.closeErr
+}
+
+// RunID returns the run the answer belongs to (X-Toolhouse-Run-ID), which
+// Continue takes.
+func (t *TextStream) RunID() string { return t.runID }
+
+// JobID returns the background job the answer started (x-toolhouse-job-id),
+// or "" when it started none.
+func (t *TextStream) JobID() string { return t.jobID }

@@ -32,6 +32,10 @@ type EventStream struct {
 	// nil) the end. Conversation uses it to follow background jobs.
 	onEnd func() (*Event, *http.Response, error)
 
+	// redact hides the client's API key in server text that an error
+	// repeats; nil when there is no key.
+	redact func(string) string
+
 	// Close may run while Next is blocked reading, so the body it closes
 	// is handed over under mu, and closed is read without a lock.
 	mu        sync.Mutex
@@ -95,6 +99,11 @@ func (s *EventStream) Next() bool {
 		if s.dec != nil {
 			ev, err := s.dec.nextEvent()
 			if err == nil {
+				if ev.Type == EventFinish && s.onEnd != nil && s.jobID != "" {
+					// The answer goes on after this response's job: its
+					// finish line is not the end (see EventFinish).
+					continue
+				}
 				s.cur = ev
 				return true
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/toolhouseai/toolhouse-go/internal/poll"
@@ -105,7 +106,7 @@ func (s *WorkersService) Stream(ctx context.Context, agentID string, p WorkerRun
 	if err != nil {
 		return nil, err
 	}
-	return newEventStream(resp, s.client.maxLineSize), nil
+	return s.eventStream(resp), nil
 }
 
 // ContinueStream sends one more message on a run (PUT ndjson/{agent}/{run})
@@ -119,7 +120,17 @@ func (s *WorkersService) ContinueStream(ctx context.Context, agentID, runID, mes
 	if err != nil {
 		return nil, err
 	}
-	return newEventStream(resp, s.client.maxLineSize), nil
+	return s.eventStream(resp), nil
+}
+
+// eventStream reads resp as events, with the client's line limit and its
+// key hidden in the errors that repeat the server's words.
+func (s *WorkersService) eventStream(resp *http.Response) *EventStream {
+	es := newEventStream(resp, s.client.maxLineSize)
+	if key := s.client.apiKey; key != "" {
+		es.redact = func(text string) string { return strings.ReplaceAll(text, key, redacted) }
+	}
+	return es
 }
 
 // open sends a call that is answered with a stream: POST {agent} for a new

@@ -102,7 +102,7 @@ func (c *Conversation) Send(ctx context.Context, message string) (*EventStream, 
 	var resp *http.Response
 	var err error
 	if runID == "" {
-		resp, err = c.workers.open(ctx, true, c.agentID, "", WorkerRunParams{Message: message}.body())
+		resp, err = c.workers.open(ctx, true, c.agentID, "", nil, WorkerRunParams{Message: message}.body())
 	} else {
 		resp, err = c.put(ctx, runID, message)
 	}
@@ -119,7 +119,7 @@ func (c *Conversation) Send(ctx context.Context, message string) (*EventStream, 
 // waits for the job and sends the message again.
 func (c *Conversation) put(ctx context.Context, runID, message string) (*http.Response, error) {
 	for conflicts := 0; ; conflicts++ {
-		resp, err := c.workers.open(ctx, true, c.agentID, runID, messageBody{message})
+		resp, err := c.workers.open(ctx, true, c.agentID, runID, nil, messageBody{message})
 		if conflicts == maxConflicts || !errors.Is(err, ErrJobInProgress) {
 			return resp, err
 		}

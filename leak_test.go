@@ -51,7 +51,7 @@ func (c *connCounter) counts() (accepted, open, maxOpen int) {
 // server learns of a close asynchronously, hence the short polls.
 func (c *connCounter) waitClosed(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(faultHang)
+	deadline := time.Now().Add(hangGuard)
 	for {
 		_, open, _ := c.counts()
 		if open == 0 {
@@ -76,6 +76,7 @@ func countedServer(t *testing.T, h http.Handler) (*httptest.Server, *connCounter
 }
 
 func TestConnectionReusedAcrossSuccessesAndErrors(t *testing.T) {
+	t.Parallel()
 	bigPage := "<html><head><title>500 Internal Server Error</title></head><body>" +
 		strings.Repeat("<p>stack frame</p>\n", 5000) + "</body></html>" // 95 KB: more than one read, more than the 64 KiB drain
 	srv, counter := countedServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -102,7 +103,8 @@ func TestConnectionReusedAcrossSuccessesAndErrors(t *testing.T) {
 			w.WriteHeader(http.StatusTeapot)
 		}
 	}))
-	c, sleeps := faultClient(t, srv, WithMaxRetries(0))
+	h := loopbackTo(t, srv, WithMaxRetries(0))
+	c := h.c
 	ctx := context.Background()
 
 	calls := []struct {
@@ -132,15 +134,16 @@ func TestConnectionReusedAcrossSuccessesAndErrors(t *testing.T) {
 
 	accepted, _, _ := counter.counts()
 	assert.Equal(t, 1, accepted, "%d sequential calls, successes and errors, share one connection", n)
-	assert.Empty(t, sleeps.calls(), "retries are disabled")
+	assert.Empty(t, h.sleeps(), "retries are disabled")
 }
 
 func TestStreamCyclesLeakNothing(t *testing.T) {
-	// 10,000 cycles take 5-9 s under -race on 2 cores; -short keeps
-	// the shape and drops the volume.
+	// 10,000 cycles take 5-9 s under -race on 2 cores: the race run keeps
+	// the shape with fewer cycles, and .ci/run runs the whole volume
+	// without the race detector.
 	n := 10000
-	if testing.Short() {
-		n = 1000
+	if testing.Short() || raceEnabled {
+		n = 500
 	}
 	baseline := goleak.IgnoreCurrent()
 
@@ -155,7 +158,8 @@ func TestStreamCyclesLeakNothing(t *testing.T) {
 		_ = http.NewResponseController(w).Flush()
 		<-r.Context().Done()
 	}))
-	c, _ := faultClient(t, srv)
+	h := loopbackTo(t, srv)
+	c := h.c
 
 	for i := 0; i < n; i++ {
 		if i%2 == 0 {
@@ -190,7 +194,7 @@ func TestStreamCyclesLeakNothing(t *testing.T) {
 	assert.LessOrEqual(t, accepted, n/2+2, "streams read to the end reuse their connection")
 	assert.LessOrEqual(t, maxOpen, 64, "cancelled streams release their connections as they go")
 
-	c.hc.Transport.(*http.Transport).CloseIdleConnections()
+	h.next.(*http.Transport).CloseIdleConnections()
 	counter.waitClosed(t)
 	srv.Close()
 	goleak.VerifyNone(t, baseline)

@@ -47,6 +47,8 @@ type Client struct {
 	Schedules *SchedulesService
 	// Workers calls deployed agents and streams their answers.
 	Workers *WorkersService
+	// Agents deploys and manages the agents that Workers runs.
+	Agents *AgentsService
 
 	common service // shared by the services, as their only field
 
@@ -116,6 +118,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.AgentRuns = (*AgentRunsService)(&c.common)
 	c.Schedules = (*SchedulesService)(&c.common)
 	c.Workers = (*WorkersService)(&c.common)
+	c.Agents = (*AgentsService)(&c.common)
 	return c, nil
 }
 

@@ -49,6 +49,8 @@ type Client struct {
 	Workers *WorkersService
 	// Agents deploys and manages the agents that Workers runs.
 	Agents *AgentsService
+	// Secrets stores the values agents read (credentials).
+	Secrets *SecretsService
 
 	common service // shared by the services, as their only field
 
@@ -119,6 +121,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.Schedules = (*SchedulesService)(&c.common)
 	c.Workers = (*WorkersService)(&c.common)
 	c.Agents = (*AgentsService)(&c.common)
+	c.Secrets = (*SecretsService)(&c.common)
 	return c, nil
 }
 

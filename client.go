@@ -1,6 +1,7 @@
 // Package toolhouse is a Go client for the Toolhouse agent platform: agent
-// runs and schedules on the platform API, and deployed agents (workers)
-// with their text and NDJSON streams and background jobs.
+// runs, schedules, agents and their secrets on the platform API, deployed
+// agents (workers) with their text and NDJSON streams and background jobs,
+// and a handler for the callback that ends a run.
 //
 // Create a Client with NewClient; it finds the API key in the environment
 // (TOOLHOUSE_API_KEY, then ~/.toolhouse) unless given one. Every call

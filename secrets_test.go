@@ -396,3 +396,32 @@ func TestRedactLeavesBodiesWithoutSecretsAlone(t *testing.T) {
 	assert.Equal(t, "béd", e.Message)
 	assert.Equal(t, "r1", e.Header.Get("X-Request-Id"))
 }
+
+// FuzzRedact: whatever the body and the secret, neither the body nor the
+// message of a redacted error holds the secret. Secrets that share a
+// character with the placeholder are left out: "[REDACTED]" itself would
+// hold them.
+func FuzzRedact(f *testing.F) {
+	for _, seed := range []struct{ body, secret string }{
+		{`{"detail":"invalid value sk-1"}`, "sk-1"},
+		{`{"detail":[{"msg":"too long","input":"a\"b<c"}]}`, `a"b<c`},
+		{`{"message":"\u0073k-1"}`, "sk-1"},
+		{`<title>sk  1</title>`, "sk 1"},
+		{`{"detail":"x","n":1e400}`, "x"},
+	} {
+		f.Add([]byte(seed.body), seed.secret)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, secret string) {
+		if secret == "" || strings.ContainsAny(secret, redacted) {
+			t.Skip()
+		}
+		e := &APIError{StatusCode: 400, Body: body, Message: errorMessage(body), Header: http.Header{}}
+		e.redact(secret)
+		if bytes.Contains(e.Body, []byte(secret)) {
+			t.Fatalf("body %q holds %q", e.Body, secret)
+		}
+		if strings.Contains(e.Message, secret) {
+			t.Fatalf("message %q holds %q", e.Message, secret)
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -77,11 +78,17 @@ func allowCORS(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, OPTIONS")
-	allowed := "Authorization, Content-Type"
-	if asked := r.Header.Values("Access-Control-Request-Headers"); len(asked) > 0 {
-		allowed += ", " + strings.Join(asked, ", ")
+	// The two the APIs use, and whatever else the page asks for.
+	allowed := []string{"Authorization", "Content-Type"}
+	for _, list := range r.Header.Values("Access-Control-Request-Headers") {
+		for _, name := range strings.Split(list, ",") {
+			name = strings.TrimSpace(name)
+			if name != "" && !slices.ContainsFunc(allowed, func(a string) bool { return strings.EqualFold(a, name) }) {
+				allowed = append(allowed, name)
+			}
+		}
 	}
-	h.Set("Access-Control-Allow-Headers", allowed)
+	h.Set("Access-Control-Allow-Headers", strings.Join(allowed, ", "))
 	h.Set("Access-Control-Max-Age", "600")
 	return true
 }

@@ -9,10 +9,11 @@ import (
 type Option func(*config)
 
 // DefaultJobTime is how long a background job started by StartJob runs
-// unless WithJobTime says otherwise: long enough that the run's first GET
-// still sees it, short enough that a test following it with
-// Server.Client's millisecond polling waits for no more than that.
-const DefaultJobTime = 200 * time.Millisecond
+// unless WithJobTime says otherwise: long enough that a GET right after
+// the answer surely sees it, even on a loaded machine, short enough for
+// an example to wait for. Tests that want no wait at all hold the clock
+// (WithClock) or end the job themselves (FinishJob).
+const DefaultJobTime = 500 * time.Millisecond
 
 type config struct {
 	apiKey                    string

@@ -91,7 +91,8 @@ func WithJobTime(d time.Duration) Option {
 // looks, and the platform's timestamps come from it too. A test that moves
 // its clock forward past a job's duration ends the job at once, without
 // sleeping and without a GET of the run. now must be safe for concurrent
-// use; nil means time.Now.
+// use and must not call the Server (it runs under the server's lock); nil
+// means time.Now.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) { c.now = now }
 }

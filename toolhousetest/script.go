@@ -59,7 +59,7 @@ func Say(text string) Step { return Step{kind: stepSay, text: text} }
 // CallTool is a tool call and its result: a "tool-call" part with args and
 // a "tool-result" part with result, both JSON-encoded without escaping
 // "&", "<" and ">" (as the real services send them). A json.RawMessage is
-// sent as it is. The server numbers the calls it plays, so the toolCallIds
+// sent as it is, compacted. The server numbers the calls it plays, so the toolCallIds
 // of a server are "toolu_0001", "toolu_0002" and so on. Arguments or a
 // result that cannot be encoded are a mistake in the script, which Start
 // reports.

@@ -24,6 +24,7 @@ var (
 )
 
 func TestAgentRunsCreate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		params   AgentRunCreateParams
@@ -66,6 +67,7 @@ func TestAgentRunsCreate(t *testing.T) {
 }
 
 func TestAgentRunsCreateWithoutChatID(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	_, err := h.c.AgentRuns.Create(context.Background(), AgentRunCreateParams{ChatID: "  ", Bundle: "b"})
 	var argErr *ArgumentError
@@ -75,6 +77,7 @@ func TestAgentRunsCreateWithoutChatID(t *testing.T) {
 }
 
 func TestAgentRunsGetPetFact(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("GET", runPath, reply(200, fixture(t, "agent_run_completed.json")))
 	run, err := h.c.AgentRuns.Get(context.Background(), seedRunID)
@@ -150,6 +153,7 @@ func TestAgentRunsGetPetFact(t *testing.T) {
 }
 
 func TestAgentRunsGetOutOfExecs(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("GET", runPath, reply(200, fixture(t, "agent_run_out_of_execs.json")))
 	run, err := h.c.AgentRuns.Get(context.Background(), seedRunID)
@@ -162,6 +166,7 @@ func TestAgentRunsGetOutOfExecs(t *testing.T) {
 }
 
 func TestAgentRunsList(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	list := fmt.Sprintf(`{"data": [%s, %s]}`, fixtureData(t, "agent_run_queued.json"), fixtureData(t, "agent_run_completed.json"))
 	h.on("GET", "/v1/agent-runs", reply(200, list))
@@ -179,6 +184,7 @@ func TestAgentRunsList(t *testing.T) {
 }
 
 func TestAgentRunsListEmpty(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("GET", "/v1/agent-runs", reply(200, `{"data": []}`))
 	runs, err := h.c.AgentRuns.List(context.Background())
@@ -187,6 +193,7 @@ func TestAgentRunsListEmpty(t *testing.T) {
 }
 
 func TestAgentRunsContinue(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("PUT", runPath, reply(200, fixture(t, "agent_run_queued.json")))
 	run, err := h.c.AgentRuns.Continue(context.Background(), seedRunID, "Perfect, thank you!")
@@ -202,6 +209,7 @@ func TestAgentRunsContinue(t *testing.T) {
 }
 
 func TestAgentRunsContinueNotCompleted(t *testing.T) {
+	t.Parallel()
 	for name, body := range map[string]string{
 		"server's detail": `{"detail":"You can only add messages to completed runs"}`,
 		"empty body":      ``,
@@ -221,6 +229,7 @@ func TestAgentRunsContinueNotCompleted(t *testing.T) {
 }
 
 func TestAgentRunsContinueEmptyMessage(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	_, err := h.c.AgentRuns.Continue(context.Background(), seedRunID, " ")
 	var argErr *ArgumentError
@@ -230,6 +239,7 @@ func TestAgentRunsContinueEmptyMessage(t *testing.T) {
 }
 
 func TestAgentRunsWait(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("GET", runPath,
 		reply(200, fixture(t, "agent_run_queued.json")),
@@ -249,6 +259,7 @@ func TestAgentRunsWait(t *testing.T) {
 }
 
 func TestAgentRunsWaitOutOfExecs(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("GET", runPath, reply(200, fixture(t, "agent_run_in_progress.json")), reply(200, fixture(t, "agent_run_out_of_execs.json")))
 	run, err := h.c.AgentRuns.Wait(context.Background(), seedRunID, nil)
@@ -262,6 +273,7 @@ func TestAgentRunsWaitOutOfExecs(t *testing.T) {
 }
 
 func TestAgentRunsWaitFailedStatus(t *testing.T) {
+	t.Parallel()
 	tests := map[string]struct {
 		body    string
 		wantMsg string
@@ -283,6 +295,7 @@ func TestAgentRunsWaitFailedStatus(t *testing.T) {
 }
 
 func TestAgentRunsWaitMaxWait(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("GET", runPath, reply(200, fixture(t, "agent_run_in_progress.json")))
 	opts := &PollOptions{Interval: time.Second, MaxInterval: time.Second, MaxWait: 2500 * time.Millisecond}
@@ -301,6 +314,7 @@ func TestAgentRunsWaitMaxWait(t *testing.T) {
 }
 
 func TestAgentRunsWaitUsesClientPollOptions(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, WithPollOptions(PollOptions{Interval: 5 * time.Second, MaxInterval: 5 * time.Second}))
 	h.on("GET", runPath, reply(200, fixture(t, "agent_run_queued.json")), reply(200, fixture(t, "agent_run_completed.json")))
 	_, err := h.c.AgentRuns.Wait(context.Background(), seedRunID, nil)
@@ -311,6 +325,7 @@ func TestAgentRunsWaitUsesClientPollOptions(t *testing.T) {
 }
 
 func TestAgentRunsWaitContextCancelled(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("GET", runPath, reply(200, fixture(t, "agent_run_in_progress.json")))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -327,6 +342,7 @@ func TestAgentRunsWaitContextCancelled(t *testing.T) {
 }
 
 func TestAgentRunsWaitErrors(t *testing.T) {
+	t.Parallel()
 	t.Run("unknown run", func(t *testing.T) {
 		h := newHarness(t)
 		h.on("GET", runPath, reply(404, `{"detail":"Agent run not found"}`))
@@ -352,6 +368,7 @@ func TestAgentRunsWaitErrors(t *testing.T) {
 }
 
 func TestAgentRunsInvalidIDs(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, id := range []string{"", "  ", "a/b", "..", "a..b", "../x", `a\b`, ".", "a\nb"} {
 		h := newHarness(t)
@@ -373,6 +390,7 @@ func TestAgentRunsInvalidIDs(t *testing.T) {
 }
 
 func TestRunStatusDone(t *testing.T) {
+	t.Parallel()
 	assert.False(t, RunQueued.Done())
 	assert.False(t, RunInProgress.Done())
 	assert.True(t, RunCompleted.Done())

@@ -28,6 +28,7 @@ import (
 )
 
 func TestUserAgentAuthAndContentType(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, WithUserAgent("myapp/1.2"))
 	h.on("POST", "/v1/agent-runs", reply(200, fixture(t, "agent_run_created.json")))
 	h.on("GET", "/v1/agent-runs", reply(200, `{"data": []}`))
@@ -51,6 +52,7 @@ func TestUserAgentAuthAndContentType(t *testing.T) {
 }
 
 func TestUserAgentWithoutSuffix(t *testing.T) {
+	t.Parallel()
 	c, err := NewClient(WithoutEnvironment())
 	require.NoError(t, err)
 	assert.Equal(t, fmt.Sprintf("toolhouse-go/%s go/%s %s/%s", Version,
@@ -58,6 +60,7 @@ func TestUserAgentWithoutSuffix(t *testing.T) {
 }
 
 func TestMissingAPIKeySendsNothing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.c.apiKey = ""
 	ctx := context.Background()
@@ -132,6 +135,7 @@ func TestKeyDiscovery(t *testing.T) {
 }
 
 func TestKeyFromFile(t *testing.T) {
+	t.Parallel()
 	tests := map[string]string{
 		"TOOLHOUSE_API_KEY=th-a=b\n":                  "th-a=b",
 		"x=1\r\nTOOLHOUSE_API_KEY=th-crlf\r\ny=2\r\n": "th-crlf",
@@ -148,6 +152,7 @@ func TestKeyFromFile(t *testing.T) {
 }
 
 func TestKeyWithControlCharactersIsRejectedWithoutShowingIt(t *testing.T) {
+	t.Parallel()
 	_, err := NewClient(WithoutEnvironment(), WithAPIKey("th-bad\nkey-"+testKey))
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), testKey)
@@ -186,6 +191,7 @@ func TestBaseURLs(t *testing.T) {
 }
 
 func TestRequestURLJoinsBaseAndPath(t *testing.T) {
+	t.Parallel()
 	for _, base := range []string{"https://proxy.test/prefix", "https://proxy.test/prefix/"} {
 		t.Run(base, func(t *testing.T) {
 			h := newHarness(t, WithBaseURL(base))
@@ -244,6 +250,7 @@ func TestConstructorErrors(t *testing.T) {
 }
 
 func TestRetryHints429(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2025, 1, 15, 1, 46, 23, 0, time.UTC)
 	tests := []struct {
 		name   string
@@ -268,6 +275,7 @@ func TestRetryHints429(t *testing.T) {
 }
 
 func TestRetryHintTooLongEndsRetrying(t *testing.T) {
+	t.Parallel()
 	for _, v := range []string{"86400", "1e30"} {
 		t.Run(v, func(t *testing.T) {
 			h := newHarness(t)
@@ -288,6 +296,7 @@ func TestRetryHintTooLongEndsRetrying(t *testing.T) {
 }
 
 func TestRetry5xxOnGetThenSuccess(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("GET", "/v1/agent-runs/run-1", reply(500, `{"detail":"oops"}`), reply(200, fixture(t, "agent_run_queued.json")))
 	run, err := h.c.AgentRuns.Get(context.Background(), "run-1")
@@ -300,6 +309,7 @@ func TestRetry5xxOnGetThenSuccess(t *testing.T) {
 }
 
 func TestRetriesExhausted(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("GET", "/v1/agent-runs", reply(503, ``))
 	_, err := h.c.AgentRuns.List(context.Background())
@@ -314,6 +324,7 @@ func TestRetriesExhausted(t *testing.T) {
 }
 
 func TestWithMaxRetriesZeroDisablesRetries(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, WithMaxRetries(0))
 	h.on("GET", "/v1/agent-runs", reply(503, ``), reply(200, `{"data":[]}`))
 	_, err := h.c.AgentRuns.List(context.Background())
@@ -323,6 +334,7 @@ func TestWithMaxRetriesZeroDisablesRetries(t *testing.T) {
 }
 
 func TestRetryResendsIdenticalBodyForIdempotentPut(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("PUT", "/v1/schedules/s-1", reply(502, `<html>bad gateway</html>`), reply(500, `{}`), reply(200, `{"data":{"id":"s-1","cadence":"0 */3 * * *"}}`))
 	s, err := h.c.Schedules.Update(context.Background(), "s-1", ScheduleUpdateParams{Cadence: String("0 */3 * * *")})
@@ -337,6 +349,7 @@ func TestRetryResendsIdenticalBodyForIdempotentPut(t *testing.T) {
 }
 
 func TestPostNotRetriedAfter5xx(t *testing.T) {
+	t.Parallel()
 	for _, status := range []int{500, 502, 503, 504, 408} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			h := newHarness(t)
@@ -351,6 +364,7 @@ func TestPostNotRetriedAfter5xx(t *testing.T) {
 }
 
 func TestContinueNotRetriedAfter5xx(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("PUT", "/v1/agent-runs/r", reply(502, ``), reply(200, fixture(t, "agent_run_queued.json")))
 	_, err := h.c.AgentRuns.Continue(context.Background(), "r", "more")
@@ -359,6 +373,7 @@ func TestContinueNotRetriedAfter5xx(t *testing.T) {
 }
 
 func TestPostRetriedOn429WithSameBody(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("POST", "/v1/schedules", reply(429, `{"detail":"rate"}`, "Retry-After", "2"), reply(200, fixture(t, "schedule_created.json")))
 	_, err := h.c.Schedules.Create(context.Background(), ScheduleCreateParams{ChatID: "c", Cadence: "0 17 * * 0"})
@@ -371,6 +386,7 @@ func TestPostRetriedOn429WithSameBody(t *testing.T) {
 }
 
 func TestContextCancelledDuringBackoff(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("GET", "/v1/agent-runs/r", reply(503, `{"detail":"busy"}`, "Retry-After", "30"))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -394,6 +410,7 @@ func TestContextCancelledDuringBackoff(t *testing.T) {
 }
 
 func TestContextAlreadyCancelled(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("GET", "/v1/agent-runs", reply(200, `{"data":[]}`))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -452,6 +469,7 @@ type closeCounter struct {
 func (c closeCounter) Close() error { c.closed.Add(1); return nil }
 
 func TestEveryResponseBodyIsClosed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	var closed atomic.Int32
 	respond := func(status int, body string) httpmock.Responder {
@@ -467,6 +485,7 @@ func TestEveryResponseBodyIsClosed(t *testing.T) {
 }
 
 func TestNoRequestIsSentForANilContext(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	var nilCtx context.Context
 	assert.NotPanics(t, func() {
@@ -479,6 +498,7 @@ func TestNoRequestIsSentForANilContext(t *testing.T) {
 }
 
 func TestTheKeyNeverLeaks(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h := newHarness(t, WithLogger(logger))
@@ -563,6 +583,7 @@ func TestTheKeyNeverLeaks(t *testing.T) {
 }
 
 func TestLoggerAboveDebugLogsNothing(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
 	h := newHarness(t, WithLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))))
 	h.on("GET", "/v1/agent-runs", reply(200, `{"data":[]}`))
@@ -572,6 +593,7 @@ func TestLoggerAboveDebugLogsNothing(t *testing.T) {
 }
 
 func TestDecodeJSON(t *testing.T) {
+	t.Parallel()
 	var v struct{ A []int }
 	require.NoError(t, decodeJSON([]byte(`{"A": [1, 2,],}`), &v), "trailing commas are tolerated")
 	assert.Equal(t, []int{1, 2}, v.A)
@@ -590,6 +612,7 @@ func TestDecodeJSON(t *testing.T) {
 }
 
 func TestNonJSONSuccessBodyIsAReadableError(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	page := "<!DOCTYPE html><html><head><title>Maintenance</title><style>" +
 		strings.Repeat("body{color:red}", 3000) + "</style></head><body><p>Back soon.</p></body></html>"
@@ -602,6 +625,7 @@ func TestNonJSONSuccessBodyIsAReadableError(t *testing.T) {
 }
 
 func TestSuccessWithoutDataIsAnError(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("GET", "/v1/agent-runs/r", reply(200, `{}`))
 	h.on("POST", "/v1/schedules", reply(200, ``))
@@ -614,6 +638,7 @@ func TestSuccessWithoutDataIsAnError(t *testing.T) {
 }
 
 func TestPollOptionsPrecedence(t *testing.T) {
+	t.Parallel()
 	c, err := NewClient(WithoutEnvironment(), WithPollOptions(PollOptions{Interval: 2 * time.Second}))
 	require.NoError(t, err)
 	o, err := c.pollOptions(nil)
@@ -631,6 +656,7 @@ func TestPollOptionsPrecedence(t *testing.T) {
 }
 
 func TestConcurrentCalls(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("GET", runPath, reply(500, ``), reply(200, fixture(t, "agent_run_completed.json")))
 	var wg sync.WaitGroup

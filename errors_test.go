@@ -13,6 +13,7 @@ import (
 )
 
 func TestAPIErrors(t *testing.T) {
+	t.Parallel()
 	// A proxy's error page: a big style block, then the text that matters.
 	bigPage := "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title><style>" +
 		strings.Repeat(".cf-error { margin: 0 auto; } ", 1400) +
@@ -78,6 +79,7 @@ func TestAPIErrors(t *testing.T) {
 }
 
 func TestAPIErrorBodyIsBounded(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, WithMaxRetries(0))
 	huge := strings.Repeat("x", maxErrorBody+5000)
 	h.on("GET", "/v1/agent-runs", reply(500, huge))
@@ -89,6 +91,7 @@ func TestAPIErrorBodyIsBounded(t *testing.T) {
 }
 
 func TestAPIErrorNamesTheRequestWhenTheTransportDoesNot(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, WithMaxRetries(0))
 	// A RoundTripper need not fill Response.Request.
 	h.on("GET", "/v1/agent-runs", func(*http.Request) (*http.Response, error) {
@@ -102,6 +105,7 @@ func TestAPIErrorNamesTheRequestWhenTheTransportDoesNot(t *testing.T) {
 }
 
 func TestAPIErrorString(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		err  *APIError
 		want string
@@ -116,6 +120,7 @@ func TestAPIErrorString(t *testing.T) {
 }
 
 func TestSnippet(t *testing.T) {
+	t.Parallel()
 	tests := map[string]string{
 		"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>": "502 Bad Gateway: 502 Bad Gateway nginx",
 		"<p>Only <b>text</b></p>": "Only text",
@@ -133,6 +138,7 @@ func TestSnippet(t *testing.T) {
 }
 
 func TestTruncate(t *testing.T) {
+	t.Parallel()
 	assert.Equal(t, "abc", truncate("abc", 3))
 	assert.Equal(t, "ab…", truncate("abc", 2))
 	assert.Equal(t, "…", truncate("日本", 2), "never cut inside a rune")
@@ -140,6 +146,7 @@ func TestTruncate(t *testing.T) {
 }
 
 func TestMessageFrom(t *testing.T) {
+	t.Parallel()
 	tests := map[string]string{
 		``:        "",
 		`null`:    "",
@@ -156,6 +163,7 @@ func TestMessageFrom(t *testing.T) {
 }
 
 func TestCheckID(t *testing.T) {
+	t.Parallel()
 	for _, ok := range []string{"bcb7e865-9e6c-xxxx-xxxx-c0110fdf5c2e", "a.b", "run 1", "a?b#c"} {
 		assert.NoError(t, checkID("id", ok), ok)
 	}
@@ -170,6 +178,7 @@ func TestCheckID(t *testing.T) {
 }
 
 func TestRunFailedError(t *testing.T) {
+	t.Parallel()
 	err := error(&RunFailedError{RunID: "r", Status: RunCompleted, Message: "out of Execs"})
 	assert.ErrorIs(t, err, ErrRunFailed)
 	assert.NotErrorIs(t, err, ErrNotFound)

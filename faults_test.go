@@ -25,44 +25,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// faultHang bounds how long a test waits for something that must happen
-// promptly. It is a guard against hangs, never a timing assertion.
-const faultHang = 10 * time.Second
-
-// faultSleeps records the client's retry sleeps, which return at once.
-type faultSleeps struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (s *faultSleeps) sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	s.d = append(s.d, d)
-	s.mu.Unlock()
-	return ctx.Err()
-}
-
-func (s *faultSleeps) calls() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]time.Duration(nil), s.d...)
-}
-
-// faultClient is a client of srv (both APIs) with its own connection pool
-// and an instant, recorded retry clock.
-func faultClient(t testing.TB, srv *httptest.Server, opts ...Option) (*Client, *faultSleeps) {
-	t.Helper()
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	t.Cleanup(tr.CloseIdleConnections)
-	all := append([]Option{WithoutEnvironment(), WithAPIKey("th-fault-key"), WithBaseURL(srv.URL),
-		WithAgentsURL(srv.URL), WithHTTPClient(&http.Client{Transport: tr})}, opts...)
-	c, err := NewClient(all...)
-	require.NoError(t, err)
-	sleeps := &faultSleeps{}
-	c.sleep = sleeps.sleep
-	return c, sleeps
-}
-
 // faultStream opens a worker's NDJSON stream (POST ndjson/{agentID}), the
 // public road to an EventStream.
 func faultStream(ctx context.Context, c *Client, agentID string) (*EventStream, error) {
@@ -85,7 +47,7 @@ func faultNext(t *testing.T, s *EventStream) bool {
 	select {
 	case ok := <-got:
 		return ok
-	case <-time.After(faultHang):
+	case <-time.After(hangGuard):
 		t.Fatal("EventStream.Next hangs")
 		return false
 	}
@@ -102,8 +64,9 @@ func faultDrain(t *testing.T, s *EventStream) []string {
 }
 
 func TestFaultConnectionResetMidStream(t *testing.T) {
+	t.Parallel()
 	readTwo := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := newLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		faultNDJSONHeader(w)
 		fmt.Fprint(w, `{"type":"text-delta","textDelta":"a"}`+"\n"+`{"type":"text-delta","textDelta":"b"}`+"\n")
 		_ = http.NewResponseController(w).Flush()
@@ -121,8 +84,7 @@ func TestFaultConnectionResetMidStream(t *testing.T) {
 		_ = conn.(*net.TCPConn).SetLinger(0) // close sends RST, not FIN
 		conn.Close()
 	}))
-	defer srv.Close()
-	c, sleeps := faultClient(t, srv)
+	c := h.c
 
 	s, err := faultStream(context.Background(), c, "agent")
 	require.NoError(t, err)
@@ -143,10 +105,11 @@ func TestFaultConnectionResetMidStream(t *testing.T) {
 	assert.False(t, faultNext(t, s), "Next stays false after the error")
 	assert.Equal(t, err, s.Err(), "Err is stable")
 	assert.NoError(t, s.Close())
-	assert.Empty(t, sleeps.calls(), "a stream whose body started is never retried")
+	assert.Empty(t, h.sleeps(), "a stream whose body started is never retried")
 }
 
 func TestFaultStallAfterHeaders(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		ctx  func() (context.Context, context.CancelFunc)
@@ -164,7 +127,7 @@ func TestFaultStallAfterHeaders(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			release := make(chan struct{})
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			h := newLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				faultNDJSONHeader(w)
 				fmt.Fprint(w, `{"type":"text-delta","textDelta":"first"}`+"\n")
 				_ = http.NewResponseController(w).Flush()
@@ -172,9 +135,8 @@ func TestFaultStallAfterHeaders(t *testing.T) {
 			}))
 			// Cleanups run last-in first-out: release the handler, then
 			// close the server (which waits for its handlers).
-			t.Cleanup(srv.Close)
 			t.Cleanup(func() { close(release) })
-			c, _ := faultClient(t, srv)
+			c := h.c
 
 			ctx, cancel := tc.ctx()
 			defer cancel()
@@ -200,6 +162,7 @@ func TestFaultStallAfterHeaders(t *testing.T) {
 }
 
 func TestFaultPartialLineThenEOF(t *testing.T) {
+	t.Parallel()
 	const whole = `{"type":"text-delta","textDelta":"whole"}` + "\n"
 	for _, tc := range []struct {
 		name    string
@@ -245,9 +208,8 @@ func TestFaultPartialLineThenEOF(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(tc.handler)
-			defer srv.Close()
-			c, _ := faultClient(t, srv)
+			h := newLoopback(t, tc.handler)
+			c := h.c
 			s, err := faultStream(context.Background(), c, "agent")
 			require.NoError(t, err)
 			defer s.Close()
@@ -267,8 +229,9 @@ func TestFaultPartialLineThenEOF(t *testing.T) {
 }
 
 func TestFaultEventsThenHTMLPage(t *testing.T) {
+	t.Parallel()
 	const n = 10000
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	h := newLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		faultNDJSONHeader(w)
 		var b bytes.Buffer
 		for i := 0; i < n; i++ {
@@ -279,8 +242,7 @@ func TestFaultEventsThenHTMLPage(t *testing.T) {
 			"<body><h1>502 Bad Gateway</h1></body></html>\n")
 		_, _ = w.Write(b.Bytes())
 	}))
-	defer srv.Close()
-	c, _ := faultClient(t, srv)
+	c := h.c
 	s, err := faultStream(context.Background(), c, "agent")
 	require.NoError(t, err)
 	defer s.Close()
@@ -297,34 +259,6 @@ func TestFaultEventsThenHTMLPage(t *testing.T) {
 	assert.Contains(t, s.Err().Error(), fmt.Sprintf("line %d", n+1), "the error names the page's line")
 }
 
-// faultRecorder is a server that answers from a script and records what it
-// received.
-type faultRecorder struct {
-	mu     sync.Mutex
-	reqs   []faultRequest
-	answer func(n int, w http.ResponseWriter) // n counts from 0
-}
-
-type faultRequest struct {
-	method, path string
-	body         []byte
-}
-
-func (f *faultRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	f.mu.Lock()
-	n := len(f.reqs)
-	f.reqs = append(f.reqs, faultRequest{r.Method, r.URL.Path, body})
-	f.mu.Unlock()
-	f.answer(n, w)
-}
-
-func (f *faultRecorder) requests() []faultRequest {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]faultRequest(nil), f.reqs...)
-}
-
 // faultStatus answers with status and a FastAPI error body.
 func faultStatus(w http.ResponseWriter, status int) {
 	w.Header().Set("Content-Type", "application/json")
@@ -335,6 +269,7 @@ func faultStatus(w http.ResponseWriter, status int) {
 const faultSchedule = `{"data":{"id":"s1","chat_id":"c1","cadence":"0 9 * * *","active":false}}`
 
 func TestFaultRetryAfterBeyondLimit(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		header string
@@ -356,21 +291,19 @@ func TestFaultRetryAfterBeyondLimit(t *testing.T) {
 			}},
 		} {
 			t.Run(tc.name+"/"+call.name, func(t *testing.T) {
-				rec := &faultRecorder{answer: func(_ int, w http.ResponseWriter) {
+				h := newLoopback(t, numbered(func(_ int, w http.ResponseWriter) {
 					w.Header().Set(tc.header, tc.value)
 					faultStatus(w, http.StatusTooManyRequests)
-				}}
-				srv := httptest.NewServer(rec)
-				defer srv.Close()
-				c, sleeps := faultClient(t, srv)
+				}))
+				c := h.c
 				c.now = func() time.Time { return time.Date(1994, 11, 6, 8, 49, 37, 0, time.UTC) }
 
 				err := call.do(c)
 				var apiErr *APIError
 				require.ErrorAs(t, err, &apiErr)
 				assert.Equal(t, http.StatusTooManyRequests, apiErr.StatusCode)
-				assert.Empty(t, sleeps.calls(), "the SDK never sleeps for a hint beyond its limit")
-				assert.Len(t, rec.requests(), 1)
+				assert.Empty(t, h.sleeps(), "the SDK never sleeps for a hint beyond its limit")
+				assert.Len(t, h.requests(), 1)
 				assert.Contains(t, apiErr.Error(), tc.want, "the error names the server's hint")
 				assert.Contains(t, apiErr.Error(), "scripted 429")
 				assert.Greater(t, apiErr.RetryAfter, time.Minute)
@@ -380,6 +313,7 @@ func TestFaultRetryAfterBeyondLimit(t *testing.T) {
 }
 
 func TestFaultIdempotentRetryResendsSameBody(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		do   func(c *Client) (*Schedule, error)
@@ -394,32 +328,31 @@ func TestFaultIdempotentRetryResendsSameBody(t *testing.T) {
 		}, `{"active":false}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := &faultRecorder{answer: func(n int, w http.ResponseWriter) {
+			h := newLoopback(t, numbered(func(n int, w http.ResponseWriter) {
 				if n == 0 {
 					faultStatus(w, http.StatusServiceUnavailable)
 					return
 				}
 				fmt.Fprint(w, faultSchedule)
-			}}
-			srv := httptest.NewServer(rec)
-			defer srv.Close()
-			c, sleeps := faultClient(t, srv)
+			}))
+			c := h.c
 
 			sched, err := tc.do(c)
 			require.NoError(t, err)
 			assert.Equal(t, "s1", sched.ID)
-			reqs := rec.requests()
+			reqs := h.requests()
 			require.Len(t, reqs, 2, "exactly one retry")
-			assert.Len(t, sleeps.calls(), 1, "one backoff before the retry")
-			assert.JSONEq(t, tc.want, string(reqs[0].body))
-			assert.Equal(t, reqs[0].body, reqs[1].body, "the retry re-sends the body byte for byte")
-			assert.Equal(t, http.MethodPut, reqs[1].method)
-			assert.Equal(t, reqs[0].path, reqs[1].path)
+			assert.Len(t, h.sleeps(), 1, "one backoff before the retry")
+			assert.JSONEq(t, tc.want, string(reqs[0].Body))
+			assert.Equal(t, reqs[0].Body, reqs[1].Body, "the retry re-sends the body byte for byte")
+			assert.Equal(t, http.MethodPut, reqs[1].Method)
+			assert.Equal(t, reqs[0].Path, reqs[1].Path)
 		})
 	}
 }
 
 func TestFaultNonIdempotentNotRetriedAfter5xx(t *testing.T) {
+	t.Parallel()
 	calls := []struct {
 		name string
 		do   func(c *Client) error
@@ -447,17 +380,15 @@ func TestFaultNonIdempotentNotRetriedAfter5xx(t *testing.T) {
 	for _, status := range []int{500, 502, 503, 504} {
 		for _, call := range calls {
 			t.Run(fmt.Sprintf("%s/%d", call.name, status), func(t *testing.T) {
-				rec := &faultRecorder{answer: func(_ int, w http.ResponseWriter) { faultStatus(w, status) }}
-				srv := httptest.NewServer(rec)
-				defer srv.Close()
-				c, sleeps := faultClient(t, srv)
+				h := newLoopback(t, numbered(func(_ int, w http.ResponseWriter) { faultStatus(w, status) }))
+				c := h.c
 
 				err := call.do(c)
 				var apiErr *APIError
 				require.ErrorAs(t, err, &apiErr)
 				assert.Equal(t, status, apiErr.StatusCode)
-				assert.Len(t, rec.requests(), 1, "a call that may have created something is sent once")
-				assert.Empty(t, sleeps.calls())
+				assert.Len(t, h.requests(), 1, "a call that may have created something is sent once")
+				assert.Empty(t, h.sleeps())
 			})
 		}
 	}
@@ -465,14 +396,12 @@ func TestFaultNonIdempotentNotRetriedAfter5xx(t *testing.T) {
 	// Control: the same answer to an idempotent call is retried until the
 	// retries run out, so the count above is the policy and not an accident.
 	t.Run("control GET", func(t *testing.T) {
-		rec := &faultRecorder{answer: func(_ int, w http.ResponseWriter) { faultStatus(w, http.StatusInternalServerError) }}
-		srv := httptest.NewServer(rec)
-		defer srv.Close()
-		c, sleeps := faultClient(t, srv)
+		h := newLoopback(t, numbered(func(_ int, w http.ResponseWriter) { faultStatus(w, http.StatusInternalServerError) }))
+		c := h.c
 		_, err := c.AgentRuns.Get(context.Background(), "r1")
 		require.Error(t, err)
-		assert.Len(t, rec.requests(), 1+defaultMaxRetries)
-		assert.Len(t, sleeps.calls(), defaultMaxRetries)
+		assert.Len(t, h.requests(), 1+defaultMaxRetries)
+		assert.Len(t, h.sleeps(), defaultMaxRetries)
 	})
 }
 
@@ -480,6 +409,7 @@ func TestFaultNonIdempotentNotRetriedAfter5xx(t *testing.T) {
 const faultKey = "th-KEYCANARY-5f0c1e9a7b3d"
 
 func TestFaultKeyNeverLeaks(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
 	var logMu sync.Mutex
 	logger := faultJSONLogger(&logs, &logMu)
@@ -493,7 +423,7 @@ func TestFaultKeyNeverLeaks(t *testing.T) {
 	}
 
 	var n atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := newLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !assert.Equal(t, "Bearer "+faultKey, r.Header.Get("Authorization")) {
 			return
 		}
@@ -521,12 +451,10 @@ func TestFaultKeyNeverLeaks(t *testing.T) {
 			faultStatus(w, http.StatusTeapot)
 		}
 	}))
-	defer srv.Close()
 	// The key is also in the base URL's user information, where a careless
 	// caller might put it: it must not show up in any URL either.
-	base := strings.Replace(srv.URL, "http://", "http://user:"+faultKey+"@", 1)
-	c, _ := faultClient(t, srv, WithAPIKey(faultKey), WithBaseURL(base), WithLogger(logger))
-	c.sleep = func(context.Context, time.Duration) error { return nil }
+	base := strings.Replace(h.srv.URL, "http://", "http://user:"+faultKey+"@", 1)
+	c := h.client(t, WithAPIKey(faultKey), WithBaseURL(base), WithLogger(logger))
 	ctx := context.Background()
 
 	// Success, a retry, API errors.
@@ -553,7 +481,7 @@ func TestFaultKeyNeverLeaks(t *testing.T) {
 	dead := httptest.NewServer(http.NotFoundHandler())
 	deadURL := strings.Replace(dead.URL, "http://", "http://user:"+faultKey+"@", 1)
 	dead.Close()
-	cd, _ := faultClient(t, dead, WithAPIKey(faultKey), WithBaseURL(deadURL), WithLogger(logger))
+	cd := h.client(t, WithAPIKey(faultKey), WithBaseURL(deadURL), WithLogger(logger))
 	_, err = cd.AgentRuns.Get(ctx, "r1")
 	require.Error(t, err)
 	check("refused error", err)
@@ -629,16 +557,16 @@ func (l *faultLockedWriter) Write(p []byte) (int, error) {
 }
 
 func TestFaultMangledErrorPage(t *testing.T) {
+	t.Parallel()
 	// A proxy's error page with stray bytes before its title once made the
 	// error builder slice out of range: the caller's program crashed.
 	page := strings.Repeat("\xff", 64) + "<html><head><title>502 Bad Gateway</title></head></html>"
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	h := newLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusBadGateway)
 		fmt.Fprint(w, page)
-	}))
-	defer srv.Close()
-	c, _ := faultClient(t, srv, WithMaxRetries(0))
+	}), WithMaxRetries(0))
+	c := h.c
 
 	var err error
 	require.NotPanics(t, func() { _, err = c.AgentRuns.Get(context.Background(), "r1") })
@@ -650,9 +578,10 @@ func TestFaultMangledErrorPage(t *testing.T) {
 }
 
 func TestFaultTextStreamStallAndReset(t *testing.T) {
+	t.Parallel()
 	// The text endpoints have no framing: all a caller has is Read's error.
 	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := newLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(headerRunID, "run-1")
 		fmt.Fprint(w, "Hello")
 		_ = http.NewResponseController(w).Flush()
@@ -671,10 +600,9 @@ func TestFaultTextStreamStallAndReset(t *testing.T) {
 			}
 		}
 	}))
-	t.Cleanup(srv.Close)
 	releaseOnce := sync.OnceFunc(func() { close(release) })
-	t.Cleanup(releaseOnce) // runs before srv.Close, which waits for handlers
-	c, _ := faultClient(t, srv)
+	t.Cleanup(releaseOnce) // runs before the server closes, which waits for handlers
+	c := h.c
 
 	// readHello reads the first chunk, then the rest until an error.
 	readHello := func(t *testing.T, ts *TextStream, afterHello func()) error {
@@ -689,7 +617,7 @@ func TestFaultTextStreamStallAndReset(t *testing.T) {
 		select {
 		case err := <-done:
 			return err
-		case <-time.After(faultHang):
+		case <-time.After(hangGuard):
 			t.Fatal("TextStream.Read hangs")
 			return nil
 		}

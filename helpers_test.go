@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -85,6 +86,9 @@ type harness struct {
 	mock  *httpmock.MockTransport // newHarness only
 	srv   *httptest.Server        // newLoopback only
 
+	next http.RoundTripper // where the recorded requests go
+	opts []Option          // the options h.c was made with
+
 	mu   sync.Mutex
 	reqs []recorded
 }
@@ -107,6 +111,12 @@ func newLoopback(t testing.TB, handler http.Handler, opts ...Option) *harness {
 	t.Helper()
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
+	return loopbackTo(t, srv, opts...)
+}
+
+// loopbackTo is newLoopback for a server the test started itself.
+func loopbackTo(t testing.TB, srv *httptest.Server, opts ...Option) *harness {
+	t.Helper()
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(tr.CloseIdleConnections)
 	h := &harness{srv: srv}
@@ -116,13 +126,22 @@ func newLoopback(t testing.TB, handler http.Handler, opts ...Option) *harness {
 
 func (h *harness) start(t testing.TB, next http.RoundTripper, opts []Option) {
 	t.Helper()
-	all := append([]Option{WithoutEnvironment(), WithAPIKey(testKey)}, opts...)
-	all = append(all, WithHTTPClient(&http.Client{Transport: recordingTransport{h: h, next: next}}))
+	h.next = next
+	h.opts = append([]Option{WithoutEnvironment(), WithAPIKey(testKey)}, opts...)
+	h.clock = &fakeClock{now: time.Date(2025, 1, 15, 1, 46, 23, 0, time.UTC)}
+	h.c = h.client(t)
+}
+
+// client returns another client like h.c, on the same transport, record
+// and clock, with opts added (they take precedence).
+func (h *harness) client(t testing.TB, opts ...Option) *Client {
+	t.Helper()
+	all := append(append(h.opts[:len(h.opts):len(h.opts)], opts...),
+		WithHTTPClient(&http.Client{Transport: recordingTransport{h: h, next: h.next}}))
 	c, err := NewClient(all...)
 	require.NoError(t, err)
-	h.clock = &fakeClock{now: time.Date(2025, 1, 15, 1, 46, 23, 0, time.UTC)}
 	c.sleep, c.now = h.clock.sleep, h.clock.Now
-	h.c = c
+	return c
 }
 
 // on answers method+path (under testBase, or a full URL) with the
@@ -266,4 +285,14 @@ func fixtureData(t testing.TB, name string) json.RawMessage {
 	var env struct{ Data json.RawMessage }
 	require.NoError(t, json.Unmarshal([]byte(fixture(t, name)), &env))
 	return env.Data
+}
+
+// numbered is a handler that answers the nth request (from 0) with
+// answer(n, w).
+func numbered(answer func(n int, w http.ResponseWriter)) http.HandlerFunc {
+	var count atomic.Int64
+	return func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		answer(int(count.Add(1)-1), w)
+	}
 }

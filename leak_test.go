@@ -51,7 +51,7 @@ func (c *connCounter) counts() (accepted, open, maxOpen int) {
 // server learns of a close asynchronously, hence the short polls.
 func (c *connCounter) waitClosed(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(faultHang)
+	deadline := time.Now().Add(hangGuard)
 	for {
 		_, open, _ := c.counts()
 		if open == 0 {
@@ -76,6 +76,8 @@ func countedServer(t *testing.T, h http.Handler) (*httptest.Server, *connCounter
 }
 
 func TestConnectionReusedAcrossSuccessesAndErrors(t *testing.T) {
+	// Not parallel: it counts connections, and a loaded machine widens the
+	// race below.
 	bigPage := "<html><head><title>500 Internal Server Error</title></head><body>" +
 		strings.Repeat("<p>stack frame</p>\n", 5000) + "</body></html>" // 95 KB: more than one read, more than the 64 KiB drain
 	srv, counter := countedServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -102,7 +104,8 @@ func TestConnectionReusedAcrossSuccessesAndErrors(t *testing.T) {
 			w.WriteHeader(http.StatusTeapot)
 		}
 	}))
-	c, sleeps := faultClient(t, srv, WithMaxRetries(0))
+	h := loopbackTo(t, srv, WithMaxRetries(0))
+	c := h.c
 	ctx := context.Background()
 
 	calls := []struct {
@@ -130,17 +133,23 @@ func TestConnectionReusedAcrossSuccessesAndErrors(t *testing.T) {
 		require.Equal(t, call.want, apiErr.StatusCode, "call %d (%s)", i, call.name)
 	}
 
-	accepted, _, _ := counter.counts()
-	assert.Equal(t, 1, accepted, "%d sequential calls, successes and errors, share one connection", n)
-	assert.Empty(t, sleeps.calls(), "retries are disabled")
+	// A body read to its end hands its connection back from the
+	// transport's read loop, which can lose the race against the next
+	// call's dial on a busy machine: a spare connection or two is that
+	// race, not a leak, which would cost one per error (hundreds).
+	accepted, _, maxOpen := counter.counts()
+	assert.LessOrEqual(t, accepted, 3, "%d sequential calls, successes and errors, share their connection", n)
+	assert.LessOrEqual(t, maxOpen, 2)
+	assert.Empty(t, h.sleeps(), "retries are disabled")
 }
 
 func TestStreamCyclesLeakNothing(t *testing.T) {
-	// 10,000 cycles take 5-9 s under -race on 2 cores; -short keeps
-	// the shape and drops the volume.
+	// 10,000 cycles take 5-9 s under -race on 2 cores: the race run keeps
+	// the shape with fewer cycles, and .ci/run runs the whole volume
+	// without the race detector.
 	n := 10000
-	if testing.Short() {
-		n = 1000
+	if testing.Short() || raceEnabled {
+		n = 500
 	}
 	baseline := goleak.IgnoreCurrent()
 
@@ -155,7 +164,8 @@ func TestStreamCyclesLeakNothing(t *testing.T) {
 		_ = http.NewResponseController(w).Flush()
 		<-r.Context().Done()
 	}))
-	c, _ := faultClient(t, srv)
+	h := loopbackTo(t, srv)
+	c := h.c
 
 	for i := 0; i < n; i++ {
 		if i%2 == 0 {
@@ -190,7 +200,7 @@ func TestStreamCyclesLeakNothing(t *testing.T) {
 	assert.LessOrEqual(t, accepted, n/2+2, "streams read to the end reuse their connection")
 	assert.LessOrEqual(t, maxOpen, 64, "cancelled streams release their connections as they go")
 
-	c.hc.Transport.(*http.Transport).CloseIdleConnections()
+	h.next.(*http.Transport).CloseIdleConnections()
 	counter.waitClosed(t)
 	srv.Close()
 	goleak.VerifyNone(t, baseline)

@@ -10,6 +10,7 @@ import (
 )
 
 func TestTimestampUnmarshal(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want time.Time
@@ -39,6 +40,7 @@ func TestTimestampUnmarshal(t *testing.T) {
 }
 
 func TestTimestampUnmarshalErrors(t *testing.T) {
+	t.Parallel()
 	for _, in := range []string{`"garbage"`, `"2025-13-45T99:00:00"`, `"15/01/2025"`, `12345`, `true`, `{}`} {
 		var ts Timestamp
 		err := json.Unmarshal([]byte(in), &ts)
@@ -50,6 +52,7 @@ func TestTimestampUnmarshalErrors(t *testing.T) {
 }
 
 func TestTimestampInAStruct(t *testing.T) {
+	t.Parallel()
 	var s Schedule
 	require.NoError(t, json.Unmarshal([]byte(`{"created_at":"2025-01-15T01:46:23.568338","last_ran_at":null}`), &s))
 	assert.Equal(t, time.Date(2025, 1, 15, 1, 46, 23, 568338000, time.UTC), s.CreatedAt.Time)
@@ -58,6 +61,7 @@ func TestTimestampInAStruct(t *testing.T) {
 }
 
 func TestTimestampMarshal(t *testing.T) {
+	t.Parallel()
 	b, err := json.Marshal(Timestamp{time.Date(2025, 1, 15, 1, 46, 23, 568338000, time.UTC)})
 	require.NoError(t, err)
 	assert.Equal(t, `"2025-01-15T01:46:23.568338Z"`, string(b))
@@ -72,6 +76,7 @@ func TestTimestampMarshal(t *testing.T) {
 }
 
 func TestMessageUnmarshal(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		in   string
@@ -156,6 +161,7 @@ func TestMessageUnmarshal(t *testing.T) {
 }
 
 func TestMessageUnmarshalErrors(t *testing.T) {
+	t.Parallel()
 	for _, in := range []string{`{"content": 42}`, `{"content": [1]}`, `"just a string"`, `{"content": "x`} {
 		var m Message
 		assert.Error(t, json.Unmarshal([]byte(in), &m), in)
@@ -163,6 +169,7 @@ func TestMessageUnmarshalErrors(t *testing.T) {
 }
 
 func TestMessageMarshal(t *testing.T) {
+	t.Parallel()
 	in := `{"role": "user", "content": "Hi"}`
 	var m Message
 	require.NoError(t, json.Unmarshal([]byte(in), &m))
@@ -182,6 +189,7 @@ func TestMessageMarshal(t *testing.T) {
 }
 
 func TestMessageTextEmpty(t *testing.T) {
+	t.Parallel()
 	assert.Empty(t, Message{}.Text())
 	assert.Empty(t, Message{Error: "x"}.Text())
 }

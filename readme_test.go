@@ -122,6 +122,7 @@ outer:
 }
 
 func TestREADMEGoBlocksAreCompiledCode(t *testing.T) {
+	t.Parallel()
 	blocks := readmeGoBlocks(t, "README.md")
 	if len(blocks) == 0 {
 		t.Fatal("README.md has no ```go block: the sync check would pass on nothing")
@@ -151,6 +152,7 @@ func TestREADMEGoBlocksAreCompiledCode(t *testing.T) {
 // The README tells a newcomer to run these two commands first; they must
 // keep working.
 func TestREADMESetupCommandsExist(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -166,6 +168,7 @@ func TestREADMESetupCommandsExist(t *testing.T) {
 }
 
 func TestContainsRun(t *testing.T) {
+	t.Parallel()
 	have := []string{"a", "b", "c", "d"}
 	for _, tc := range []struct {
 		want []string

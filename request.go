@@ -44,6 +44,7 @@ type endpoint struct {
 	query    any      // a struct with `url` tags, or nil
 	body     any      // JSON-encoded when non-nil
 	replay   replay
+	secrets  []string // hidden like the API key in errors (a secret's value)
 }
 
 // newRequest builds the request for e: URL from the right base with each
@@ -106,13 +107,14 @@ func (c *Client) newRequest(ctx context.Context, e endpoint) (*http.Request, err
 // body the caller must close. A non-2xx answer becomes an *APIError, after
 // the body (at most 1 MiB of it) has been read and closed. Nothing is
 // retried once a 2xx response arrived: a stream's body is never replayed.
-func (c *Client) send(req *http.Request, r replay) (*http.Response, error) {
-	resp, err := c.sendRetrying(req, r)
-	return resp, c.scrub(err)
+// The API key and the secrets never appear in the error.
+func (c *Client) send(req *http.Request, r replay, secrets ...string) (*http.Response, error) {
+	resp, err := c.sendRetrying(req, r, secrets)
+	return resp, c.scrub(err, secrets...)
 }
 
-// sendRetrying is send before its error is scrubbed of the key.
-func (c *Client) sendRetrying(req *http.Request, r replay) (*http.Response, error) {
+// sendRetrying is send before its error is scrubbed of the secrets.
+func (c *Client) sendRetrying(req *http.Request, r replay, secrets []string) (*http.Response, error) {
 	ctx := req.Context()
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
@@ -124,7 +126,7 @@ func (c *Client) sendRetrying(req *http.Request, r replay) (*http.Response, erro
 		}
 		start := c.now()
 		resp, err := c.hc.Do(req)
-		c.logAttempt(req, resp, attempt, start, err)
+		c.logAttempt(req, resp, attempt, start, err, secrets)
 		if err == nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			return resp, nil
 		}
@@ -138,7 +140,7 @@ func (c *Client) sendRetrying(req *http.Request, r replay) (*http.Response, erro
 				resp.Request = req
 			}
 			apiErr = readAPIError(resp)
-			apiErr.redact(c.apiKey)
+			apiErr.redact(append([]string{c.apiKey}, secrets...)...)
 			err = apiErr
 		}
 		if attempt >= c.maxRetries || ctx.Err() != nil || !c.retryable(r, err, apiErr) {
@@ -213,7 +215,7 @@ func transportError(req *http.Request, err error) error {
 	return fmt.Errorf("toolhouse: %s %s: %w", req.Method, redactURL(req.URL.String()), err)
 }
 
-func (c *Client) logAttempt(req *http.Request, resp *http.Response, attempt int, start time.Time, err error) {
+func (c *Client) logAttempt(req *http.Request, resp *http.Response, attempt int, start time.Time, err error, secrets []string) {
 	if c.logger == nil || !c.logger.Enabled(req.Context(), slog.LevelDebug) {
 		return
 	}
@@ -223,7 +225,7 @@ func (c *Client) logAttempt(req *http.Request, resp *http.Response, attempt int,
 		attrs = append(attrs, "status", resp.StatusCode)
 	}
 	if err != nil {
-		attrs = append(attrs, "error", c.scrub(transportError(req, err)).Error())
+		attrs = append(attrs, "error", c.scrub(transportError(req, err), secrets...).Error())
 	}
 	c.logger.DebugContext(req.Context(), "toolhouse: request", attrs...)
 }
@@ -235,21 +237,21 @@ func (c *Client) do(ctx context.Context, e endpoint, v any) (*http.Response, err
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.send(req, e.replay)
+	resp, err := c.send(req, e.replay, e.secrets...)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return resp, c.scrub(transportError(req, err))
+		return resp, c.scrub(transportError(req, err), e.secrets...)
 	}
 	if v == nil || len(bytes.TrimSpace(body)) == 0 {
 		return resp, nil
 	}
 	if err := decodeJSON(body, v); err != nil {
 		return resp, c.scrub(fmt.Errorf("toolhouse: %s %s: decoding the %d response: %w",
-			req.Method, redactURL(req.URL.String()), resp.StatusCode, err))
+			req.Method, redactURL(req.URL.String()), resp.StatusCode, err), e.secrets...)
 	}
 	return resp, nil
 }

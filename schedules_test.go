@@ -20,6 +20,7 @@ const schedJSON = `{"data":{"id":"` + schedID + `","user_id":"u","chat_id":"` + 
 	"vars":{"name":"Ada"},"title":"Pet facts","callback_url":null}}`
 
 func TestSchedulesTextToCron(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("GET", "/v1/schedules/text-to-cron", reply(200, fixture(t, "text_to_cron.json")))
 	cron, err := h.c.Schedules.TextToCron(context.Background(), "sundays at 5pm UTC")
@@ -35,6 +36,7 @@ func TestSchedulesTextToCron(t *testing.T) {
 }
 
 func TestSchedulesTextToCronErrors(t *testing.T) {
+	t.Parallel()
 	t.Run("unreadable text", func(t *testing.T) {
 		h := newHarness(t)
 		h.on("GET", "/v1/schedules/text-to-cron", reply(400, `{"detail":"Invalid cron text input"}`))
@@ -61,6 +63,7 @@ func TestSchedulesTextToCronErrors(t *testing.T) {
 }
 
 func TestSchedulesCreate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		params   ScheduleCreateParams
@@ -92,6 +95,7 @@ func TestSchedulesCreate(t *testing.T) {
 }
 
 func TestSchedulesCreateInvalid(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	for arg, p := range map[string]ScheduleCreateParams{
 		"ChatID":  {Cadence: "0 * * * *"},
@@ -106,6 +110,7 @@ func TestSchedulesCreateInvalid(t *testing.T) {
 }
 
 func TestSchedulesCreateValidationError(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("POST", "/v1/schedules", reply(422, `{"detail":[{"loc":["body","cadence"],"msg":"invalid cron expression","type":"value_error"}]}`))
 	_, err := h.c.Schedules.Create(context.Background(), ScheduleCreateParams{ChatID: "c", Cadence: "nope"})
@@ -116,6 +121,7 @@ func TestSchedulesCreateValidationError(t *testing.T) {
 }
 
 func TestSchedulesGet(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("GET", schedPath, reply(200, schedJSON))
 	s, err := h.c.Schedules.Get(context.Background(), schedID)
@@ -132,6 +138,7 @@ func TestSchedulesGet(t *testing.T) {
 }
 
 func TestSchedulesGetNotFound(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("GET", schedPath, reply(404, `{"detail":"Schedule not found"}`))
 	_, err := h.c.Schedules.Get(context.Background(), schedID)
@@ -140,6 +147,7 @@ func TestSchedulesGetNotFound(t *testing.T) {
 }
 
 func TestSchedulesList(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("GET", "/v1/schedules", reply(200, `{"data":[`+string(fixtureData(t, "schedule_created.json"))+`,{"id":"two","active":false}]}`))
 	list, err := h.c.Schedules.List(context.Background())
@@ -153,6 +161,7 @@ func TestSchedulesList(t *testing.T) {
 }
 
 func TestSchedulesUpdateBodies(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		params   ScheduleUpdateParams
@@ -184,6 +193,7 @@ func TestSchedulesUpdateBodies(t *testing.T) {
 }
 
 func TestSchedulesUpdateWithoutData(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	calls := map[string]func(*SchedulesService) (*Schedule, error){
 		"Update": func(s *SchedulesService) (*Schedule, error) {
@@ -210,6 +220,7 @@ func TestSchedulesUpdateWithoutData(t *testing.T) {
 }
 
 func TestSchedulesUpdatePartialRejectedFallsBackToFullObject(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("PUT", schedPath,
 		reply(422, `{"detail":[{"loc":["body","cadence"],"msg":"Field required","type":"missing"}]}`),
@@ -235,6 +246,7 @@ func TestSchedulesUpdatePartialRejectedFallsBackToFullObject(t *testing.T) {
 }
 
 func TestSchedulesUpdateFallbackFailures(t *testing.T) {
+	t.Parallel()
 	t.Run("the read fails", func(t *testing.T) {
 		h := newHarness(t)
 		h.on("PUT", schedPath, reply(422, `{"detail":[{"loc":["body","cadence"],"msg":"Field required"}]}`))
@@ -259,6 +271,7 @@ func TestSchedulesUpdateFallbackFailures(t *testing.T) {
 }
 
 func TestSchedulesUpdateInvalid(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	for arg, p := range map[string]ScheduleUpdateParams{
 		"p":         {},
@@ -274,6 +287,7 @@ func TestSchedulesUpdateInvalid(t *testing.T) {
 }
 
 func TestSchedulesDelete(t *testing.T) {
+	t.Parallel()
 	for _, body := range []string{`{}`, ``, `{"data":{"id":"` + schedID + `"}}`} {
 		h := newHarness(t)
 		h.on("DELETE", schedPath, reply(200, body))
@@ -288,6 +302,7 @@ func TestSchedulesDelete(t *testing.T) {
 }
 
 func TestSchedulesDeleteNotFound(t *testing.T) {
+	t.Parallel()
 	for status, body := range map[int]string{
 		400: `{"detail":"Schedule not found"}`,
 		404: `{"detail":"Not Found"}`,
@@ -301,6 +316,7 @@ func TestSchedulesDeleteNotFound(t *testing.T) {
 }
 
 func TestSchedulesDeleteRetriedOn5xx(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("DELETE", schedPath, reply(504, ``), reply(200, `{}`))
 	require.NoError(t, h.c.Schedules.Delete(context.Background(), schedID))
@@ -308,6 +324,7 @@ func TestSchedulesDeleteRetriedOn5xx(t *testing.T) {
 }
 
 func TestSchedulesInvalidIDs(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, id := range []string{"", " ", "a/b", "..", "x..y", "/"} {
 		h := newHarness(t)
@@ -332,12 +349,14 @@ func TestSchedulesInvalidIDs(t *testing.T) {
 }
 
 func TestStringAndBool(t *testing.T) {
+	t.Parallel()
 	assert.Equal(t, "x", *String("x"))
 	assert.True(t, *Bool(true))
 	assert.False(t, *Bool(false))
 }
 
 func TestSchedulesUpdateFallbackLeavesEmptyFieldsOut(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.on("PUT", schedPath, reply(422, `{"detail":[{"loc":["body","cadence"],"msg":"Field required"}]}`), reply(200, `{}`))
 	// A sparse schedule: the export rejects "" for chat_id (a UUID) and

@@ -8,149 +8,15 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 )
 
 // The tests below talk to fake Workers APIs on loopback. Waits (retries,
-// job polls) run on an instant clock that records them, so no test sleeps.
-
-// workerClock is the client's clock in these tests: a sleep returns at
-// once, moves the fake time forward and is recorded.
-type workerClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
-}
-
-func (k *workerClock) sleep(ctx context.Context, d time.Duration) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.sleeps = append(k.sleeps, d)
-	k.now = k.now.Add(d)
-	return ctx.Err()
-}
-
-func (k *workerClock) Now() time.Time {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.now
-}
-
-func (k *workerClock) slept() []time.Duration {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return append([]time.Duration(nil), k.sleeps...)
-}
-
-// newWorkerClient returns a client of the Workers API at srv on an instant
-// clock. It has no API key unless opts give one, as for a public agent.
-func newWorkerClient(t *testing.T, srv *httptest.Server, opts ...Option) (*Client, *workerClock) {
-	t.Helper()
-	clock := &workerClock{now: time.Date(2025, 1, 15, 1, 46, 23, 0, time.UTC)}
-	base := []Option{WithoutEnvironment(), WithAgentsURL(srv.URL), WithHTTPClient(srv.Client())}
-	c, err := NewClient(append(base, opts...)...)
-	require.NoError(t, err)
-	c.sleep, c.now = clock.sleep, clock.Now
-	return c, clock
-}
-
-// checkWorkerLeaks fails the test if it leaves a goroutine behind. Call it
-// first: the check then runs after the servers' own cleanups.
-func checkWorkerLeaks(t *testing.T) {
-	ignore := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
-}
-
-// workerReply is one scripted answer of the fake Workers API.
-type workerReply struct {
-	call   string            // the request expected: "METHOD /path"
-	status int               // 200 when zero
-	header map[string]string // sent with the keys exactly as written
-	body   string
-	before func() // runs before the answer is sent, to hold it back
-}
-
-// workerRequest is one request the fake Workers API received.
-type workerRequest struct {
-	call   string // "METHOD /path"
-	body   string
-	header http.Header
-}
-
-// workerAPI is a fake Workers API that answers its script in order and
-// records every request.
-type workerAPI struct {
-	*httptest.Server
-	t      *testing.T
-	mu     sync.Mutex
-	script []workerReply
-	got    []workerRequest
-}
-
-func newWorkerAPI(t *testing.T, script ...workerReply) *workerAPI {
-	a := &workerAPI{t: t, script: script}
-	a.Server = httptest.NewServer(a)
-	t.Cleanup(func() {
-		a.Close()
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		for _, r := range a.script {
-			t.Errorf("fake Workers API: scripted %s was never requested", r.call)
-		}
-	})
-	return a
-}
-
-func (a *workerAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	call := r.Method + " " + r.URL.Path
-	a.mu.Lock()
-	a.got = append(a.got, workerRequest{call: call, body: string(body), header: r.Header.Clone()})
-	var reply workerReply
-	scripted := len(a.script) > 0
-	if scripted {
-		reply, a.script = a.script[0], a.script[1:]
-	}
-	a.mu.Unlock()
-	if !scripted || reply.call != call {
-		a.t.Errorf("fake Workers API: got %s, the script expected %q", call, reply.call)
-		http.Error(w, "unexpected request", http.StatusTeapot)
-		return
-	}
-	if reply.before != nil {
-		reply.before()
-	}
-	for k, v := range reply.header {
-		w.Header()[k] = []string{v}
-	}
-	if reply.status == 0 {
-		reply.status = http.StatusOK
-	}
-	w.WriteHeader(reply.status)
-	_, _ = io.WriteString(w, reply.body)
-}
-
-// requests returns what the fake API received, in order.
-func (a *workerAPI) requests() []workerRequest {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]workerRequest(nil), a.got...)
-}
-
-// calls renders the requests received as "METHOD /path body".
-func (a *workerAPI) calls() []string {
-	var out []string
-	for _, r := range a.requests() {
-		out = append(out, strings.TrimSpace(r.call+" "+r.body))
-	}
-	return out
-}
+// job polls) run on the fixture's fake clock, so no test sleeps.
 
 // trace reads a stream to its end and renders each event as "type text"
 // or "type job".
@@ -193,13 +59,13 @@ func pacedAnswer(header map[string]string, pieces <-chan string, got chan<- *htt
 }
 
 func TestWorkersRunStreamsTextAsItArrives(t *testing.T) {
-	checkWorkerLeaks(t)
+	checkLeaks(t)
 	pieces, got := make(chan string), make(chan *http.Request, 1)
 	// Lower-case header names, as the Workers API sends them: they are read
 	// case-insensitively.
 	srv := httptest.NewServer(pacedAnswer(map[string]string{"x-toolhouse-run-id": "run-1"}, pieces, got))
 	t.Cleanup(srv.Close)
-	client, _ := newWorkerClient(t, srv)
+	client := loopbackTo(t, srv, WithAPIKey("")).c
 
 	text, err := client.Workers.Run(context.Background(), "agent-1", WorkerRunParams{Message: "Find discounts on wide-angle displays"})
 	require.NoError(t, err)
@@ -230,14 +96,14 @@ func TestWorkersRunStreamsTextAsItArrives(t *testing.T) {
 }
 
 func TestWorkersStreamDeliversEventsAsTheyArrive(t *testing.T) {
-	checkWorkerLeaks(t)
+	checkLeaks(t)
 	pieces, got := make(chan string), make(chan *http.Request, 1)
 	srv := httptest.NewServer(pacedAnswer(map[string]string{
 		"X-Toolhouse-Run-ID": "run-1",
 		"x-toolhouse-job-id": "job-1",
 	}, pieces, got))
 	t.Cleanup(srv.Close)
-	client, _ := newWorkerClient(t, srv, WithAPIKey("th-test-key"))
+	client := loopbackTo(t, srv, WithAPIKey("th-test-key")).c
 
 	stream, err := client.Workers.Stream(context.Background(), "agent-1", WorkerRunParams{Message: "Plot a histogram of data.csv"})
 	require.NoError(t, err)
@@ -268,6 +134,7 @@ func TestWorkersStreamDeliversEventsAsTheyArrive(t *testing.T) {
 }
 
 func TestWorkersRequests(t *testing.T) {
+	t.Parallel()
 	answer := map[string]string{"x-toolhouse-run-id": "run-1"}
 	tests := []struct {
 		name     string
@@ -317,8 +184,8 @@ func TestWorkersRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			api := newWorkerAPI(t, workerReply{call: tt.wantCall, header: answer, body: "ok"})
-			client, _ := newWorkerClient(t, api.Server)
+			api := newLoopback(t, newScript(t, step{call: tt.wantCall, header: answer, body: "ok"}))
+			client := api.c
 
 			stream, err := tt.call(context.Background(), client.Workers)
 			require.NoError(t, err)
@@ -326,18 +193,19 @@ func TestWorkersRequests(t *testing.T) {
 
 			reqs := api.requests()
 			require.Len(t, reqs, 1)
-			assert.Equal(t, tt.wantCall, reqs[0].call)
-			assert.Equal(t, tt.wantBody, reqs[0].body)
+			assert.Equal(t, tt.wantCall, reqs[0].Method+" "+reqs[0].Path)
+			assert.Equal(t, tt.wantBody, string(reqs[0].Body))
 			if tt.wantBody == "" {
-				assert.Empty(t, reqs[0].header.Get("Content-Type"))
+				assert.Empty(t, reqs[0].Header.Get("Content-Type"))
 			} else {
-				assert.Equal(t, "application/json", reqs[0].header.Get("Content-Type"))
+				assert.Equal(t, "application/json", reqs[0].Header.Get("Content-Type"))
 			}
 		})
 	}
 }
 
 func TestWorkersStreamingCallsAreNotRetriedAfterServerError(t *testing.T) {
+	t.Parallel()
 	// A POST or PUT may have reached the worker before it failed: sending it
 	// again could run the agent twice.
 	calls := map[string]func(context.Context, *WorkersService) error{
@@ -360,8 +228,8 @@ func TestWorkersStreamingCallsAreNotRetriedAfterServerError(t *testing.T) {
 	}
 	for call, send := range calls {
 		t.Run(call, func(t *testing.T) {
-			api := newWorkerAPI(t, workerReply{call: call, status: http.StatusInternalServerError, body: `{"error":"worker crashed"}`})
-			client, clock := newWorkerClient(t, api.Server)
+			api := newLoopback(t, newScript(t, step{call: call, status: http.StatusInternalServerError, body: `{"error":"worker crashed"}`}))
+			client, clock := api.c, api.clock
 
 			err := send(context.Background(), client.Workers)
 
@@ -376,10 +244,11 @@ func TestWorkersStreamingCallsAreNotRetriedAfterServerError(t *testing.T) {
 }
 
 func TestWorkersGetDecodesHistoryAndJob(t *testing.T) {
+	t.Parallel()
 	history, err := os.ReadFile("testdata/workers/history.json")
 	require.NoError(t, err)
-	api := newWorkerAPI(t, workerReply{call: "GET /agent-1/run-1", header: map[string]string{"x-toolhouse-job-id": "job-7"}, body: string(history)})
-	client, _ := newWorkerClient(t, api.Server)
+	api := newLoopback(t, newScript(t, step{call: "GET /agent-1/run-1", header: map[string]string{"x-toolhouse-job-id": "job-7"}, body: string(history)}))
+	client := api.c
 
 	run, err := client.Workers.Get(context.Background(), "agent-1", "run-1")
 	require.NoError(t, err)
@@ -412,16 +281,17 @@ func TestWorkersGetDecodesHistoryAndJob(t *testing.T) {
 
 	reqs := api.requests()
 	require.Len(t, reqs, 1)
-	assert.Empty(t, reqs[0].body)
+	assert.Empty(t, string(reqs[0].Body))
 }
 
 func TestWorkersGetRetriesServerErrors(t *testing.T) {
+	t.Parallel()
 	// Reading the history changes nothing, so a 503 is worth another try.
-	api := newWorkerAPI(t,
-		workerReply{call: "GET /agent-1/run-1", status: http.StatusServiceUnavailable, header: map[string]string{"retry-after": "2"}},
-		workerReply{call: "GET /agent-1/run-1", body: `[]`},
-	)
-	client, clock := newWorkerClient(t, api.Server)
+	api := newLoopback(t, newScript(t,
+		step{call: "GET /agent-1/run-1", status: http.StatusServiceUnavailable, header: map[string]string{"retry-after": "2"}},
+		step{call: "GET /agent-1/run-1", body: `[]`},
+	))
+	client, clock := api.c, api.clock
 
 	run, err := client.Workers.Get(context.Background(), "agent-1", "run-1")
 	require.NoError(t, err)
@@ -431,13 +301,14 @@ func TestWorkersGetRetriesServerErrors(t *testing.T) {
 }
 
 func TestWorkersWaitForJobHonoursRetryAfter(t *testing.T) {
+	t.Parallel()
 	running := map[string]string{"x-toolhouse-job-id": "job-1", "Retry-After": "7"}
-	api := newWorkerAPI(t,
-		workerReply{call: "GET /agent-1/run-1", header: running, body: `[]`},
-		workerReply{call: "GET /agent-1/run-1", header: map[string]string{"x-toolhouse-job-id": "job-1"}, body: `[]`},
-		workerReply{call: "GET /agent-1/run-1", body: `[{"role":"assistant","content":"Histogram saved."}]`},
-	)
-	client, clock := newWorkerClient(t, api.Server)
+	api := newLoopback(t, newScript(t,
+		step{call: "GET /agent-1/run-1", header: running, body: `[]`},
+		step{call: "GET /agent-1/run-1", header: map[string]string{"x-toolhouse-job-id": "job-1"}, body: `[]`},
+		step{call: "GET /agent-1/run-1", body: `[{"role":"assistant","content":"Histogram saved."}]`},
+	))
+	client, clock := api.c, api.clock
 
 	run, err := client.Workers.WaitForJob(context.Background(), "agent-1", "run-1",
 		&PollOptions{Interval: time.Second, MaxInterval: 4 * time.Second})
@@ -453,13 +324,15 @@ func TestWorkersWaitForJobHonoursRetryAfter(t *testing.T) {
 }
 
 func TestWorkersWaitForJobStopsAtMaxWait(t *testing.T) {
+	t.Parallel()
 	// The job never ends; how many looks fit in MaxWait depends on the jitter.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header()["x-toolhouse-job-id"] = []string{"job-1"}
 		_, _ = io.WriteString(w, `[]`)
 	}))
 	t.Cleanup(srv.Close)
-	client, clock := newWorkerClient(t, srv)
+	h := loopbackTo(t, srv, WithAPIKey(""))
+	client, clock := h.c, h.clock
 
 	run, err := client.Workers.WaitForJob(context.Background(), "agent-1", "run-1",
 		&PollOptions{Interval: time.Second, MaxInterval: 2 * time.Second, MaxWait: 5 * time.Second})
@@ -476,13 +349,14 @@ func TestWorkersWaitForJobStopsAtMaxWait(t *testing.T) {
 }
 
 func TestWorkersWaitForJobStopsWithTheContext(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	running := map[string]string{"x-toolhouse-job-id": "job-1"}
-	api := newWorkerAPI(t,
-		workerReply{call: "GET /agent-1/run-1", header: running, body: `[]`, before: cancel},
-	)
-	client, _ := newWorkerClient(t, api.Server)
+	api := newLoopback(t, newScript(t,
+		step{call: "GET /agent-1/run-1", header: running, body: `[]`, before: cancel},
+	))
+	client := api.c
 
 	_, err := client.Workers.WaitForJob(ctx, "agent-1", "run-1", nil)
 
@@ -491,27 +365,27 @@ func TestWorkersWaitForJobStopsWithTheContext(t *testing.T) {
 }
 
 func TestConversationFollowsBackgroundJobs(t *testing.T) {
-	checkWorkerLeaks(t)
+	checkLeaks(t)
 	// The cycle of the Workers API documents: an answer that starts a job,
 	// polls until the job header is gone, the resume PUT, a second job, the
 	// final answer; then a follow-up message on the same run.
 	running := func(job string) map[string]string { return map[string]string{"x-toolhouse-job-id": job} }
-	api := newWorkerAPI(t,
-		workerReply{call: "POST /ndjson/agent-1", header: map[string]string{"x-toolhouse-run-id": "run-1", "x-toolhouse-job-id": "job-1"},
+	api := newLoopback(t, newScript(t,
+		step{call: "POST /ndjson/agent-1", header: map[string]string{"x-toolhouse-run-id": "run-1", "x-toolhouse-job-id": "job-1"},
 			body: `{"type":"text-delta","textDelta":"Loading sales.csv"}` + "\n" +
 				`{"type":"tool-call","toolCallId":"c1","toolName":"code_interpreter","args":{"code":"load()"}}` + "\n"},
-		workerReply{call: "GET /agent-1/run-1", header: running("job-1"), body: `[]`},
-		workerReply{call: "GET /agent-1/run-1", body: `[]`},
-		workerReply{call: "PUT /ndjson/agent-1/run-1", header: map[string]string{"x-toolhouse-run-id": "run-1", "x-toolhouse-job-id": "job-2"},
+		step{call: "GET /agent-1/run-1", header: running("job-1"), body: `[]`},
+		step{call: "GET /agent-1/run-1", body: `[]`},
+		step{call: "PUT /ndjson/agent-1/run-1", header: map[string]string{"x-toolhouse-run-id": "run-1", "x-toolhouse-job-id": "job-2"},
 			body: `{"type":"text-delta","textDelta":"Plotting"}` + "\n"},
-		workerReply{call: "GET /agent-1/run-1", header: running("job-2"), body: `[]`},
-		workerReply{call: "GET /agent-1/run-1", body: `[]`},
-		workerReply{call: "PUT /ndjson/agent-1/run-1", header: map[string]string{"x-toolhouse-run-id": "run-1"},
+		step{call: "GET /agent-1/run-1", header: running("job-2"), body: `[]`},
+		step{call: "GET /agent-1/run-1", body: `[]`},
+		step{call: "PUT /ndjson/agent-1/run-1", header: map[string]string{"x-toolhouse-run-id": "run-1"},
 			body: `{"type":"text-delta","textDelta":"Sales peak in May."}` + "\n" + `{"type":"finish","finishReason":"stop"}`},
-		workerReply{call: "PUT /ndjson/agent-1/run-1", header: map[string]string{"x-toolhouse-run-id": "run-1"},
+		step{call: "PUT /ndjson/agent-1/run-1", header: map[string]string{"x-toolhouse-run-id": "run-1"},
 			body: `{"type":"text-delta","textDelta":"By month: ..."}` + "\n"},
-	)
-	client, clock := newWorkerClient(t, api.Server, WithPollOptions(PollOptions{Interval: time.Second, MaxInterval: time.Second}))
+	))
+	client, clock := api.client(t, WithPollOptions(PollOptions{Interval: time.Second, MaxInterval: time.Second})), api.clock
 	ctx := context.Background()
 
 	conv := client.Workers.Conversation("agent-1")
@@ -550,18 +424,18 @@ func TestConversationFollowsBackgroundJobs(t *testing.T) {
 }
 
 func TestConversationResumedElsewhereWaitsForTheRunningJob(t *testing.T) {
-	checkWorkerLeaks(t)
+	checkLeaks(t)
 	// Another process started run-1, whose job still runs. This one picks
 	// the run up with its IDs alone: the PUT meets 409, the conversation
 	// waits for the job and sends the message again.
-	api := newWorkerAPI(t,
-		workerReply{call: "PUT /ndjson/agent-1/run-1", status: http.StatusConflict, body: `{"detail":"A background job is running"}`},
-		workerReply{call: "GET /agent-1/run-1", header: map[string]string{"x-toolhouse-job-id": "job-1"}, body: `[]`},
-		workerReply{call: "GET /agent-1/run-1", body: `[]`},
-		workerReply{call: "PUT /ndjson/agent-1/run-1", header: map[string]string{"x-toolhouse-run-id": "run-1"},
+	api := newLoopback(t, newScript(t,
+		step{call: "PUT /ndjson/agent-1/run-1", status: http.StatusConflict, body: `{"detail":"A background job is running"}`},
+		step{call: "GET /agent-1/run-1", header: map[string]string{"x-toolhouse-job-id": "job-1"}, body: `[]`},
+		step{call: "GET /agent-1/run-1", body: `[]`},
+		step{call: "PUT /ndjson/agent-1/run-1", header: map[string]string{"x-toolhouse-run-id": "run-1"},
 			body: `{"type":"text-delta","textDelta":"The histogram is ready."}` + "\n"},
-	)
-	client, _ := newWorkerClient(t, api.Server)
+	))
+	client := api.c
 
 	conv := client.Workers.ResumeConversation("agent-1", "run-1")
 	stream, err := conv.Send(context.Background(), "")
@@ -577,16 +451,17 @@ func TestConversationResumedElsewhereWaitsForTheRunningJob(t *testing.T) {
 }
 
 func TestConversationGivesUpOnAConflictThatIsNotAJob(t *testing.T) {
+	t.Parallel()
 	// A 409 while no job shows on the run will not go away by waiting: after
 	// a few tries the conflict is the answer.
-	conflict := workerReply{call: "PUT /ndjson/agent-1/run-1", status: http.StatusConflict}
-	idle := workerReply{call: "GET /agent-1/run-1", body: `[]`}
-	var script []workerReply
+	conflict := step{call: "PUT /ndjson/agent-1/run-1", status: http.StatusConflict}
+	idle := step{call: "GET /agent-1/run-1", body: `[]`}
+	var script []step
 	for range maxConflicts {
 		script = append(script, conflict, idle)
 	}
-	api := newWorkerAPI(t, append(script, conflict)...)
-	client, _ := newWorkerClient(t, api.Server)
+	api := newLoopback(t, newScript(t, append(script, conflict)...))
+	client := api.c
 
 	_, err := client.Workers.ResumeConversation("agent-1", "run-1").Send(context.Background(), "hello?")
 
@@ -595,15 +470,15 @@ func TestConversationGivesUpOnAConflictThatIsNotAJob(t *testing.T) {
 }
 
 func TestConversationTakesOneSendAtATime(t *testing.T) {
-	checkWorkerLeaks(t)
+	checkLeaks(t)
 	arrived, release := make(chan struct{}), make(chan struct{})
-	api := newWorkerAPI(t,
-		workerReply{call: "POST /ndjson/agent-1", header: map[string]string{"x-toolhouse-run-id": "run-1"},
+	api := newLoopback(t, newScript(t,
+		step{call: "POST /ndjson/agent-1", header: map[string]string{"x-toolhouse-run-id": "run-1"},
 			body:   `{"type":"text-delta","textDelta":"First answer"}` + "\n",
 			before: func() { close(arrived); <-release }},
-		workerReply{call: "PUT /ndjson/agent-1/run-1", body: `{"type":"text-delta","textDelta":"Second answer"}` + "\n"},
-	)
-	client, _ := newWorkerClient(t, api.Server)
+		step{call: "PUT /ndjson/agent-1/run-1", body: `{"type":"text-delta","textDelta":"Second answer"}` + "\n"},
+	))
+	client := api.c
 	ctx := context.Background()
 	conv := client.Workers.Conversation("agent-1")
 
@@ -639,18 +514,18 @@ func TestConversationTakesOneSendAtATime(t *testing.T) {
 }
 
 func TestConversationStreamLeftAtAJobDoesNotHoldTheRun(t *testing.T) {
-	checkWorkerLeaks(t)
+	checkLeaks(t)
 	// A caller may stop reading at EventJobStarted (to show "working…" and
 	// come back later). The next Send takes the run over and waits for the
 	// job itself; the abandoned stream stops following the run.
-	api := newWorkerAPI(t,
-		workerReply{call: "POST /ndjson/agent-1", header: map[string]string{"x-toolhouse-run-id": "run-1", "x-toolhouse-job-id": "job-1"},
+	api := newLoopback(t, newScript(t,
+		step{call: "POST /ndjson/agent-1", header: map[string]string{"x-toolhouse-run-id": "run-1", "x-toolhouse-job-id": "job-1"},
 			body: `{"type":"tool-call","toolCallId":"c1","toolName":"code_interpreter","args":{}}` + "\n"},
-		workerReply{call: "PUT /ndjson/agent-1/run-1", status: http.StatusConflict},
-		workerReply{call: "GET /agent-1/run-1", body: `[]`},
-		workerReply{call: "PUT /ndjson/agent-1/run-1", body: `{"type":"text-delta","textDelta":"Done."}` + "\n"},
-	)
-	client, _ := newWorkerClient(t, api.Server)
+		step{call: "PUT /ndjson/agent-1/run-1", status: http.StatusConflict},
+		step{call: "GET /agent-1/run-1", body: `[]`},
+		step{call: "PUT /ndjson/agent-1/run-1", body: `{"type":"text-delta","textDelta":"Done."}` + "\n"},
+	))
+	client := api.c
 	ctx := context.Background()
 	conv := client.Workers.Conversation("agent-1")
 
@@ -671,12 +546,12 @@ func TestConversationStreamLeftAtAJobDoesNotHoldTheRun(t *testing.T) {
 }
 
 func TestConversationCancelledDuringJobWait(t *testing.T) {
-	checkWorkerLeaks(t)
-	api := newWorkerAPI(t,
-		workerReply{call: "POST /ndjson/agent-1", header: map[string]string{"x-toolhouse-run-id": "run-1", "x-toolhouse-job-id": "job-1"}},
-		workerReply{call: "PUT /ndjson/agent-1/run-1", body: `{"type":"text-delta","textDelta":"Resumed."}` + "\n"},
-	)
-	client, _ := newWorkerClient(t, api.Server)
+	checkLeaks(t)
+	api := newLoopback(t, newScript(t,
+		step{call: "POST /ndjson/agent-1", header: map[string]string{"x-toolhouse-run-id": "run-1", "x-toolhouse-job-id": "job-1"}},
+		step{call: "PUT /ndjson/agent-1/run-1", body: `{"type":"text-delta","textDelta":"Resumed."}` + "\n"},
+	))
+	client := api.c
 	conv := client.Workers.Conversation("agent-1")
 	ctx, cancel := context.WithCancel(context.Background())
 
@@ -697,11 +572,11 @@ func TestConversationCancelledDuringJobWait(t *testing.T) {
 }
 
 func TestWorkersCancelEndsABlockedRead(t *testing.T) {
-	checkWorkerLeaks(t)
+	checkLeaks(t)
 	pieces, got := make(chan string), make(chan *http.Request, 1)
 	srv := httptest.NewServer(pacedAnswer(map[string]string{"x-toolhouse-run-id": "run-1"}, pieces, got))
 	t.Cleanup(srv.Close)
-	client, _ := newWorkerClient(t, srv)
+	client := loopbackTo(t, srv, WithAPIKey("")).c
 
 	t.Run("TextStream.Read", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -776,12 +651,12 @@ func endsWithin(t *testing.T, cancel func(), blocked func() error) error {
 }
 
 func TestWorkersStreamsCloseTwiceAndAfterError(t *testing.T) {
-	checkWorkerLeaks(t)
-	api := newWorkerAPI(t,
-		workerReply{call: "POST /agent-1", body: "all of it"},
-		workerReply{call: "POST /ndjson/agent-1", body: "not json\n"},
-	)
-	client, _ := newWorkerClient(t, api.Server)
+	checkLeaks(t)
+	api := newLoopback(t, newScript(t,
+		step{call: "POST /agent-1", body: "all of it"},
+		step{call: "POST /ndjson/agent-1", body: "not json\n"},
+	))
+	client := api.c
 	ctx := context.Background()
 
 	text, err := client.Workers.Run(ctx, "agent-1", WorkerRunParams{})
@@ -800,8 +675,9 @@ func TestWorkersStreamsCloseTwiceAndAfterError(t *testing.T) {
 }
 
 func TestWorkersRejectInvalidIDsBeforeSending(t *testing.T) {
-	api := newWorkerAPI(t) // any request fails the test
-	client, _ := newWorkerClient(t, api.Server)
+	t.Parallel()
+	api := newLoopback(t, newScript(t)) // any request fails the test
+	client := api.c
 	w := client.Workers
 	ctx := context.Background()
 	tests := []struct {
@@ -836,12 +712,13 @@ func TestWorkersRejectInvalidIDsBeforeSending(t *testing.T) {
 }
 
 func TestConversationNeedsARunIDToFollowAJob(t *testing.T) {
+	t.Parallel()
 	// Without X-Toolhouse-Run-ID there is no run to poll or resume: the
 	// stream says so instead of calling GET with an empty ID.
-	api := newWorkerAPI(t,
-		workerReply{call: "POST /ndjson/agent-1", header: map[string]string{"x-toolhouse-job-id": "job-1"}},
-	)
-	client, _ := newWorkerClient(t, api.Server)
+	api := newLoopback(t, newScript(t,
+		step{call: "POST /ndjson/agent-1", header: map[string]string{"x-toolhouse-job-id": "job-1"}},
+	))
+	client := api.c
 
 	stream, err := client.Workers.Conversation("agent-1").Send(context.Background(), "Run the analysis")
 	require.NoError(t, err)

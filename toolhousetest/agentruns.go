@@ -3,7 +3,6 @@ package toolhousetest
 import (
 	"net/http"
 	"slices"
-	"time"
 )
 
 // runView is an agent run as the platform sends it.
@@ -65,7 +64,7 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) {
 		writeDetail(w, http.StatusForbidden, "Chat ID is invalid or does not belong to you")
 		return
 	}
-	now := stamp(time.Now())
+	now := s.stamp()
 	run := &agentRun{
 		runView: runView{
 			ID: newID(), ChatID: chatID, UserID: UserID, Status: "queued", Results: []wireMessage{},
@@ -102,7 +101,7 @@ func (s *Server) listRuns(w http.ResponseWriter, _ *http.Request) {
 
 // getRun answers a run and moves it one read further: queued, in_progress,
 // then completed (or failed) with its results.
-func (s *Server) getRun(w http.ResponseWriter, id string) {
+func (s *Server) getRun(w http.ResponseWriter, r *http.Request, id string) {
 	if !pathUUID(w, "run_id", id) {
 		return
 	}
@@ -128,14 +127,14 @@ func (s *Server) getRun(w http.ResponseWriter, id string) {
 	v := run.view()
 	s.mu.Unlock()
 	if cb != nil {
-		s.notify(cb.url, cb.payload)
+		s.notify(r.Context(), cb.url, cb.payload)
 	}
 	writeData(w, v)
 }
 
 func (s *Server) setStatus(run *agentRun, status string) {
 	if run.Status != status {
-		run.Status, run.UpdatedAt = status, stamp(time.Now())
+		run.Status, run.UpdatedAt = status, s.stamp()
 	}
 }
 
@@ -143,7 +142,7 @@ func (s *Server) setStatus(run *agentRun, status string) {
 // the callback to send, if the run has a callback URL.
 func (s *Server) finishRun(run *agentRun) *callback {
 	chat := s.cfg.chats[run.ChatID]
-	a := play(turnFor(chat.Turns, run.turn, run.message), run.message, s.callID)
+	a := play(turnFor(chat.Turns, chat.reply, run.turn, slices.Clip(run.Results), run.message), run.message, "", s.callID)
 	run.turn++
 	switch {
 	case a.outOfExecs:
@@ -162,7 +161,7 @@ func (s *Server) finishRun(run *agentRun) *callback {
 		last := a.lastText
 		run.LastAgentMessage = &last
 	}
-	run.UpdatedAt = stamp(time.Now())
+	run.UpdatedAt = s.stamp()
 	if run.CallbackURL == nil {
 		return nil
 	}

@@ -26,7 +26,7 @@ func (s *Server) servePlatform(w http.ResponseWriter, r *http.Request) {
 	case segs[1] == "agent-runs":
 		id := segs[2]
 		handlers = map[string]http.HandlerFunc{
-			http.MethodGet: func(w http.ResponseWriter, r *http.Request) { s.getRun(w, id) },
+			http.MethodGet: func(w http.ResponseWriter, r *http.Request) { s.getRun(w, r, id) },
 			http.MethodPut: func(w http.ResponseWriter, r *http.Request) { s.continueRun(w, r, id) },
 		}
 	case segs[1] == "schedules" && len(segs) == 2:

@@ -1,9 +1,6 @@
 package toolhousetest
 
-import (
-	"net/http"
-	"time"
-)
+import "net/http"
 
 // schedule is a schedule as the platform sends it.
 type schedule struct {
@@ -56,7 +53,7 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 		writeDetail(w, http.StatusForbidden, "Invalid chat ID or chat does not belong to user")
 		return
 	}
-	now := stamp(time.Now())
+	now := s.stamp()
 	sc := &schedule{
 		ID: newID(), UserID: UserID, ChatID: chatID, CreatedAt: now, UpdatedAt: now,
 		Active: true, Cadence: cadence, Bundle: "default", ToolhouseID: "default",
@@ -168,7 +165,7 @@ func (s *Server) updateSchedule(w http.ResponseWriter, r *http.Request, id strin
 	if hasCB {
 		sc.CallbackURL = cb
 	}
-	sc.UpdatedAt = stamp(time.Now())
+	sc.UpdatedAt = s.stamp()
 	v := *sc
 	s.mu.Unlock()
 	writeData(w, v)

@@ -15,33 +15,8 @@ type workerRun struct {
 	agentID string
 	turn    int // the agent's next Turn
 	history []wireMessage
-	job     *job // the last job started, if any
-}
-
-// job is a background job; it ends after a number of GETs, or when
-// FinishJob says so.
-type job struct {
-	id        string
-	remaining int  // GETs that will still see it
-	manual    bool // ends only by FinishJob
-	done      bool
-}
-
-func (j *job) running() bool { return j != nil && !j.done }
-
-// FinishJob ends a running background job, as if the Virtual Computer had
-// finished it: the run's GET loses its x-toolhouse-job-id header and the
-// run accepts a PUT again. It reports false when no job with that ID is
-// running. Use it for jobs started by StartJob(0).
-func (s *Server) FinishJob(jobID string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	j := s.jobs[jobID]
-	if !j.running() {
-		return false
-	}
-	j.done = true
-	return true
+	job     *job   // the last job started, if any
+	tail    string // the text the last answer ended with, for the resume
 }
 
 // serveWorkers routes the Workers API.
@@ -100,7 +75,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, agentID, runID s
 	if !ok {
 		return
 	}
-	raw, _ := io.ReadAll(r.Body)
+	raw, _ := readAll(r)
 	var in struct {
 		Message *string `json:"message"`
 	}
@@ -122,6 +97,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, agentID, runID s
 
 	s.mu.Lock()
 	run := s.workerRuns[runID]
+	now := s.now()
 	switch {
 	case runID == "":
 		runID, run = newID(), &workerRun{agentID: agentID}
@@ -130,7 +106,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, agentID, runID s
 		s.mu.Unlock()
 		writeWorkerError(w, http.StatusNotFound, "Run not found")
 		return
-	case run.job.running():
+	case run.job.running(now):
 		s.mu.Unlock()
 		w.Header().Set("X-Toolhouse-Run-ID", runID)
 		w.Header().Set("X-Toolhouse-Job-ID", run.job.id)
@@ -138,14 +114,22 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, agentID, runID s
 			"A background job is running for this run; poll GET until x-toolhouse-job-id is gone, then resume with PUT")
 		return
 	}
-	a := play(turnFor(agent.Turns, run.turn, message), message, s.callID)
+	// A message starts a new answer; an empty one (the resume after a
+	// job) goes on from where the last answer stopped mid-sentence.
+	prev := ""
+	if message == "" && !endsSentence(run.tail) {
+		prev = run.tail
+	}
+	turn := turnFor(agent.Turns, agent.reply, run.turn, slices.Clip(run.history), message)
+	a := play(turn, message, prev, s.callID)
 	run.turn++
 	run.history = append(run.history, a.messages...)
+	if a.tail != "" || message != "" {
+		run.tail = a.tail
+	}
 	var jobID string
 	if a.startsJob {
-		j := &job{id: newID(), remaining: a.jobPolls, manual: a.jobPolls <= 0}
-		run.job, s.jobs[j.id] = j, j
-		jobID = j.id
+		jobID = s.startJob(run, a.jobTime).id
 	}
 	s.mu.Unlock()
 
@@ -193,6 +177,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, a answer, ndjson
 			case <-t.C:
 			case <-r.Context().Done():
 				return false
+			case <-s.closing:
+				// Cut the stream rather than end it: the client must
+				// not take half an answer for a whole one.
+				panic(http.ErrAbortHandler)
 			}
 		}
 		first = false
@@ -228,8 +216,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, a answer, ndjson
 }
 
 // history answers GET /{agent}/{run}: the run's messages as a bare JSON
-// array, with x-toolhouse-job-id while its job runs. Each such GET counts
-// towards the end of a job started with StartJob(n).
+// array, with x-toolhouse-job-id while its job runs.
 func (s *Server) history(w http.ResponseWriter, r *http.Request, agentID, runID string) {
 	if _, ok := s.agentFor(w, r, agentID); !ok {
 		return
@@ -242,13 +229,8 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, agentID, runID 
 		return
 	}
 	var jobID string
-	if j := run.job; j.running() {
+	if j := run.job; j.running(s.now()) {
 		jobID = j.id
-		if !j.manual {
-			if j.remaining--; j.remaining <= 0 {
-				j.done = true
-			}
-		}
 	}
 	msgs := slices.Clip(run.history)
 	s.mu.Unlock()

@@ -1,0 +1,5 @@
+//go:build !race
+
+package toolhouse
+
+const raceEnabled = false

@@ -103,18 +103,23 @@ func registeredAgent(agent Agent, seq int, now string) *agentState {
 }
 
 // promptReply is how an agent deployed through v1/agents answers, having
-// no script: its first answer quotes its prompt and the message when there
-// is one besides the prompt; later answers recall the conversation. So a
-// test sees which agent answered, with which prompt, and that it keeps the
-// history of the run.
+// no script: every answer quotes its prompt, then, from the second answer
+// of a run on, the user's message before (from the run's history), then
+// the message when there is one besides the prompt. So a test sees which
+// agent answered, with which prompt, and that the run keeps its history.
 func promptReply(prompt string) replyFunc {
 	return func(history []wireMessage, message string) Turn {
-		if len(history) > 0 {
-			return recall(history, message)
-		}
 		turn := Turn{Say("Following my prompt: " + quote(prompt))}
+		said := "You said: "
+		for _, m := range slices.Backward(history) {
+			if before, ok := m.Content.(string); ok && m.Role == "user" {
+				turn = append(turn, Say("Before, you said: "+quote(before)))
+				said = "Now you say: "
+				break
+			}
+		}
 		if strings.TrimSpace(message) != "" && message != prompt {
-			turn = append(turn, Say("You said: "+quote(message)))
+			turn = append(turn, Say(said+quote(message)))
 		}
 		return turn
 	}

@@ -60,9 +60,8 @@ func TestSDKDeployThenStream(t *testing.T) {
 			stream, err = conv.Send(ctx, "Thanks")
 			require.NoError(t, err)
 			_, text, _ = readConversation(t, stream)
-			assert.Equal(t, "You first asked me: “Make it about owls.” My last answer was: "+
-				"“Following my prompt: “Tell me one surprising fact about birds.” You said: “Make it about owls.””"+
-				" Now you say: “Thanks.”", text)
+			assert.Equal(t, "Following my prompt: “Tell me one surprising fact about birds.” "+
+				"Before, you said: “Make it about owls.” Now you say: “Thanks.”", text)
 			run, err := client.Workers.Get(ctx, agent.ID, conv.RunID())
 			require.NoError(t, err)
 			assert.Len(t, run.Messages, 4, "two messages and two answers")

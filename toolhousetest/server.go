@@ -65,11 +65,11 @@
 //     counts the runs started on the agent, on either API.
 //   - An agent deployed through the API is at once a worker (private, so
 //     needing the key, unless public) and a chat for agent runs and
-//     schedules. Having no script, it answers from its prompt: its first
-//     answer is Following my prompt: “<prompt>”, followed by You said:
-//     “<message>” when a message other than the prompt was sent; later
-//     answers of the run recall its first message and its last answer, as
-//     the demo agent's do.
+//     schedules. Having no script, it answers from its prompt and the
+//     run's history: its first answer is Following my prompt: “<prompt>”,
+//     then You said: “<message>” when a message other than the prompt was
+//     sent; a later answer of the run puts Before, you said: “<the
+//     previous message>” after the prompt, and Now you say: “<message>”.
 //   - Secrets (v1/kv): GET answers {"data": {"NAME": "value", ...}}, POST
 //     {"key", "value"} stores one and answers {}, DELETE v1/kv/{key}
 //     removes one and answers {}, or 404 {"detail": "Secret not found"}.
@@ -195,8 +195,8 @@ func NewServer(opts ...Option) *Server {
 // naming each problem, when an option holds something that could never be
 // served (a chat ID that is not a UUID, an agent ID that is not one path
 // segment, a turn that starts two jobs or holds a zero Step, tool-call
-// arguments that cannot be encoded, a negative job time) or when a server
-// cannot listen where WithListenAddr says.
+// arguments that cannot be encoded, a negative job time, a secret with no
+// name) or when a server cannot listen where WithListenAddr says.
 func Start(opts ...Option) (*Server, error) {
 	cfg := config{
 		apiKey:       DefaultAPIKey,

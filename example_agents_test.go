@@ -2,149 +2,25 @@ package toolhouse_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
 	"maps"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"slices"
-	"sync"
+	"strings"
 
 	"github.com/toolhouseai/toolhouse-go"
 )
 
-// The agents and secrets examples run against exampleServer, a loopback
-// server that answers the calls they make the way the platform does: the
-// toolhousetest fake does not serve agents and secrets yet.
-
-// exampleServer starts the loopback server and returns a client for it,
-// and the function that stops it.
-func exampleServer() (*toolhouse.Client, func()) {
-	const key = "th-example-key"
-	var (
-		mu     sync.Mutex
-		agents = map[string]map[string]any{} // AgentModel objects by ID
-		kv     = map[string]string{}
-	)
-	writeJSON := func(w http.ResponseWriter, status int, v any) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(v)
-	}
-	notFound := func(w http.ResponseWriter) {
-		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Agent not found"})
-	}
-	mux := http.NewServeMux()
-	// The agents calls answer with the AgentModel itself, as the export does.
-	mux.HandleFunc("POST /v1/agents", func(w http.ResponseWriter, r *http.Request) {
-		var a map[string]any
-		if json.NewDecoder(r.Body).Decode(&a) != nil || a["prompt"] == nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"detail": "missing prompt"})
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if a["id"] == nil {
-			a["id"] = fmt.Sprintf("0d7a5c1e-8f2b-4e6a-9c3d-%012d", len(agents)+1)
-		}
-		a["user_id"] = "665618fbdeadd84260aa"
-		agents[a["id"].(string)] = a
-		writeJSON(w, http.StatusOK, a)
-	})
-	mux.HandleFunc("GET /v1/agents/{id}", func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		if a, ok := agents[r.PathValue("id")]; ok {
-			writeJSON(w, http.StatusOK, a)
-			return
-		}
-		notFound(w)
-	})
-	mux.HandleFunc("PATCH /v1/agents/{id}", func(w http.ResponseWriter, r *http.Request) {
-		var change map[string]any
-		_ = json.NewDecoder(r.Body).Decode(&change)
-		mu.Lock()
-		defer mu.Unlock()
-		a, ok := agents[r.PathValue("id")]
-		if !ok {
-			notFound(w)
-			return
-		}
-		maps.Copy(a, change)
-		writeJSON(w, http.StatusOK, a)
-	})
-	mux.HandleFunc("DELETE /v1/agents/{id}", func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		a, ok := agents[r.PathValue("id")]
-		if !ok {
-			notFound(w)
-			return
-		}
-		delete(agents, r.PathValue("id"))
-		writeJSON(w, http.StatusOK, a)
-	})
-	// A deployed agent answers on the Workers API with its prompt's answer.
-	mux.HandleFunc("POST /ndjson/{agent}", func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		_, ok := agents[r.PathValue("agent")]
-		mu.Unlock()
-		if !ok {
-			notFound(w)
-			return
-		}
-		w.Header().Set("X-Toolhouse-Run-ID", "9b2e4f60-1c3a-4d5e-8f7a-0b1c2d3e4f5a")
-		for _, line := range []string{
-			`{"type":"text-delta","textDelta":"A hummingbird's heart "}`,
-			`{"type":"text-delta","textDelta":"beats over 1,200 times a minute."}`,
-			`{"type":"finish","finishReason":"stop"}`,
-		} {
-			fmt.Fprintln(w, line)
-		}
-	})
-	// Secrets: {"data": ...} like the rest of the platform.
-	mux.HandleFunc("GET /v1/kv", func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]any{"data": kv})
-	})
-	mux.HandleFunc("POST /v1/kv", func(w http.ResponseWriter, r *http.Request) {
-		var b struct{ Key, Value string }
-		_ = json.NewDecoder(r.Body).Decode(&b)
-		mu.Lock()
-		defer mu.Unlock()
-		kv[b.Key] = b.Value
-		writeJSON(w, http.StatusOK, map[string]any{})
-	})
-	mux.HandleFunc("DELETE /v1/kv/{key}", func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		delete(kv, r.PathValue("key"))
-		writeJSON(w, http.StatusOK, map[string]any{})
-	})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+key {
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"detail": "Not authenticated"})
-			return
-		}
-		mux.ServeHTTP(w, r)
-	}))
-	client, err := toolhouse.NewClient(toolhouse.WithoutEnvironment(), toolhouse.WithAPIKey(key),
-		toolhouse.WithBaseURL(srv.URL), toolhouse.WithAgentsURL(srv.URL))
-	if err != nil {
-		srv.Close()
-		log.Fatal(err)
-	}
-	return client, srv.Close
-}
+// These examples run against the fake Toolhouse of package toolhousetest
+// (see fakeToolhouse): an agent deployed there is a worker at once, and
+// answers by quoting its prompt and the messages it was sent.
 
 // Deploy an agent, then ask it through the Workers API: its ID is the
 // agent ID there, and its prompt the default message.
 func ExampleAgentsService_Create() {
-	client, stop := exampleServer()
+	client, stop := fakeToolhouse()
 	defer stop()
 	ctx := context.Background()
 
@@ -180,11 +56,68 @@ func ExampleAgentsService_Create() {
 	}
 	// Output:
 	// deployed "Bird facts", public: false
-	// A hummingbird's heart beats over 1,200 times a minute.
+	// Following my prompt: “Tell me one surprising fact about birds.”
+}
+
+// Deploy an agent, then talk with it through the Workers API: a
+// Conversation keeps the run, so each answer knows the messages before it.
+func ExampleAgentsService_Create_conversation() {
+	client, stop := fakeToolhouse()
+	defer stop()
+	ctx := context.Background()
+
+	err := func() error {
+		agent, err := client.Agents.Create(ctx, toolhouse.AgentCreateParams{
+			Title:  "Trip planner",
+			Prompt: "Plan a day in Rome.",
+		})
+		if err != nil {
+			return err
+		}
+		conv := client.Workers.Conversation(agent.ID)
+		for _, message := range []string{"I love museums.", "Where should I eat?"} {
+			stream, err := conv.Send(ctx, message)
+			if err != nil {
+				return err
+			}
+			var answer strings.Builder
+			for ev, err := range stream.All() {
+				if err != nil {
+					return err
+				}
+				if ev.Type == toolhouse.EventTextDelta {
+					answer.WriteString(ev.Text)
+				}
+			}
+			fmt.Println(answer.String())
+		}
+		return nil
+	}()
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// Following my prompt: “Plan a day in Rome.” You said: “I love museums.”
+	// Following my prompt: “Plan a day in Rome.” Before, you said: “I love museums.” Now you say: “Where should I eat?”
+}
+
+// List shows every agent of the account; this fake's holds the demo agent.
+func ExampleAgentsService_List() {
+	client, stop := fakeToolhouse()
+	defer stop()
+
+	agents, err := client.Agents.List(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, a := range agents {
+		fmt.Printf("%s %q public: %t\n", a.ID, a.Title, a.Public)
+	}
+	// Output: 5f0c1c9e-3b7a-4d7e-9b8e-2a6f4c1d8e01 "Bird hearts" public: true
 }
 
 func ExampleAgentsService_Update() {
-	client, stop := exampleServer()
+	client, stop := fakeToolhouse()
 	defer stop()
 	ctx := context.Background()
 
@@ -205,7 +138,7 @@ func ExampleAgentsService_Update() {
 }
 
 func ExampleAgentsService_Delete() {
-	client, stop := exampleServer()
+	client, stop := fakeToolhouse()
 	defer stop()
 	ctx := context.Background()
 
@@ -222,7 +155,7 @@ func ExampleAgentsService_Delete() {
 }
 
 func ExampleSecretsService_Set() {
-	client, stop := exampleServer()
+	client, stop := fakeToolhouse()
 	defer stop()
 	ctx := context.Background()
 

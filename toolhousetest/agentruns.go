@@ -26,6 +26,7 @@ type runView struct {
 // agentRun is a run and where it is in its chat's script.
 type agentRun struct {
 	runView
+	chat    Chat   // the script it plays, as it was when the run began
 	reads   int    // GETs since it was (re)queued
 	turn    int    // the chat's next Turn
 	message string // the message the next Turn answers
@@ -59,8 +60,10 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) {
 	if !b.check(w) {
 		return
 	}
-	chat, known := s.cfg.chats[chatID]
+	s.mu.Lock()
+	chat, known := s.chat(chatID)
 	if !known {
+		s.mu.Unlock()
 		writeDetail(w, http.StatusForbidden, "Chat ID is invalid or does not belong to you")
 		return
 	}
@@ -71,6 +74,7 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) {
 			CreatedAt: now, UpdatedAt: now, Bundle: "default", ToolhouseID: "default",
 			Vars: vars, CallbackURL: cb,
 		},
+		chat:    chat,
 		message: chat.Prompt,
 	}
 	if hasSchedule {
@@ -82,7 +86,7 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) {
 	if hasTH {
 		run.ToolhouseID = thID
 	}
-	s.mu.Lock()
+	s.countRun(chatID)
 	s.runs.add(run.ID, run)
 	v := run.view()
 	s.mu.Unlock()
@@ -141,7 +145,7 @@ func (s *Server) setStatus(run *agentRun, status string) {
 // finishRun plays the chat's next Turn into the run's results. It returns
 // the callback to send, if the run has a callback URL.
 func (s *Server) finishRun(run *agentRun) *callback {
-	chat := s.cfg.chats[run.ChatID]
+	chat := run.chat
 	a := play(turnFor(chat.Turns, chat.reply, run.turn, slices.Clip(run.Results), run.message), run.message, "", s.callID)
 	run.turn++
 	switch {

@@ -23,13 +23,14 @@ const (
 	// answers recall the conversation's first message and last answer.
 	DemoChatID = "a3a26d33-6f4d-4490-a56f-e17f867ba451"
 
-	// DemoAgentID is a public worker. Its first answer streams some text, a
-	// web_search tool call and its result, more text and a code_interpreter
-	// tool call that starts a background job, which runs for the server's
-	// job time (WithJobTime). The next PUT (the empty resume, or any
-	// message once the job is over) streams the job's outcome. Later
-	// answers come from the conversation's history: they recall its first
-	// message and the last answer.
+	// DemoAgentID is a public worker, titled "Bird hearts" on v1/agents.
+	// Its first answer streams some text, a web_search tool call and its
+	// result, more text and a code_interpreter tool call that starts a
+	// background job, which runs for the server's job time (WithJobTime).
+	// The next PUT (the empty resume, or any message once the job is over)
+	// streams the job's outcome. Later answers come from the
+	// conversation's history: they recall its first message and the last
+	// answer.
 	DemoAgentID = "5f0c1c9e-3b7a-4d7e-9b8e-2a6f4c1d8e01"
 )
 
@@ -75,6 +76,7 @@ func demoChat() Chat {
 func demoAgent() Agent {
 	return Agent{
 		ID:             DemoAgentID,
+		Title:          "Bird hearts",
 		DefaultMessage: "Find a fun fact about bird hearts and chart their heart rates.",
 		Turns: []Turn{
 			{

@@ -129,3 +129,23 @@ func ExampleWithClock() {
 	// job running: true
 	// The chart is ready: a hummingbird's heart beats about 7 times faster than a pigeon's, and 20 times faster than an ostrich's.
 }
+
+// Code that sets secrets is tested by reading them back from the server,
+// which stores them in memory only and prints none.
+func ExampleServer_Secrets() {
+	srv := toolhousetest.NewServer(toolhousetest.WithSecret("SLACK_WEBHOOK_URL", "https://hooks.example.com/T0"))
+	defer srv.Close()
+	client, err := srv.Client()
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// The code under test.
+	if err := client.Secrets.Set(context.Background(), "OPENWEATHER_API_KEY", "owm-test-key"); err != nil {
+		log.Fatal(err)
+	}
+
+	secrets := srv.Secrets()
+	fmt.Println(len(secrets), secrets["OPENWEATHER_API_KEY"] == "owm-test-key")
+	// Output: 2 true
+}

@@ -18,7 +18,10 @@ const DefaultJobTime = 500 * time.Millisecond
 type config struct {
 	apiKey                    string
 	chats                     map[string]Chat
-	agents                    map[string]Agent
+	agents                    map[string]Agent // by agentKey
+	agentOrder                []string         // agentKeys, in registration order
+	secrets                   map[string]string
+	wrapAgents                bool
 	queuedReads, runningReads int
 	strictUpdates             bool
 	streamDelay               time.Duration
@@ -45,11 +48,40 @@ func WithChat(chat Chat) Option {
 // WithAgent registers a worker. An agent with the ID of one already
 // registered (DemoAgentID too) replaces it. The ID must be one non-empty
 // path segment; Start reports one that is not. An agent whose ID is a UUID
-// is also a chat: agent runs and schedules accept its ID as chat_id (as the
-// platform does, and as the th CLI sends it), and play its Turns.
+// is also a deployed agent and a chat: GET v1/agents lists it (after the
+// demo agent, in the order of the options), and agent runs and schedules
+// accept its ID as chat_id (as the platform does, and as the th CLI sends
+// it) and play its Turns.
 func WithAgent(agent Agent) Option {
-	return func(c *config) { c.agents[agent.ID] = agent }
+	return func(c *config) {
+		key := agentKey(agent.ID)
+		if _, ok := c.agents[key]; !ok {
+			c.agentOrder = append(c.agentOrder, key)
+		}
+		c.agents[key] = agent
+	}
 }
+
+// WithSecret stores a secret before the first request, as if set with
+// POST v1/kv: GET v1/kv lists it and Server.Secrets returns it. An empty
+// key is an error that Start reports (without the value).
+func WithSecret(key, value string) Option {
+	return func(c *config) {
+		if key == "" {
+			c.fail("WithSecret: a secret needs a name")
+			return
+		}
+		c.secrets[key] = value
+	}
+}
+
+// WithWrappedAgents makes the v1/agents calls answer {"data": ...}, like
+// the rest of the platform API, instead of the bare AgentModel (or array
+// of them) that the platform's OpenAPI export declares. The two shapes are
+// the ones clients meet (the th CLI reads the bare one); the SDK accepts
+// both, and a test can run once with this option and once without to cover
+// each. Errors are {"detail": ...} either way.
+func WithWrappedAgents() Option { return func(c *config) { c.wrapAgents = true } }
 
 // WithRunReads sets how many GETs of an agent run see it "queued", then
 // "in_progress", before it completes (default 1 and 1). WithRunReads(0, 0)

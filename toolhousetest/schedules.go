@@ -49,7 +49,10 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 	if !b.check(w) {
 		return
 	}
-	if _, known := s.cfg.chats[chatID]; !known {
+	s.mu.Lock()
+	_, known := s.chat(chatID)
+	s.mu.Unlock()
+	if !known {
 		writeDetail(w, http.StatusForbidden, "Invalid chat ID or chat does not belong to user")
 		return
 	}
@@ -133,11 +136,12 @@ func (s *Server) updateSchedule(w http.ResponseWriter, r *http.Request, id strin
 			thID, hasTH = "default", true
 		}
 	}
-	if _, known := s.cfg.chats[chatID]; hasChat && !known {
+	s.mu.Lock()
+	if _, known := s.chat(chatID); hasChat && !known {
+		s.mu.Unlock()
 		writeDetail(w, http.StatusForbidden, "Invalid chat ID or chat does not belong to user")
 		return
 	}
-	s.mu.Lock()
 	sc, ok := s.schedules.get(id)
 	if !ok {
 		s.mu.Unlock()

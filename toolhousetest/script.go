@@ -112,14 +112,17 @@ func OutOfExecs() Step { return Step{kind: stepOutOfExecs, text: OutOfExecsMessa
 // Agent is a worker on the Workers API, answering at /{ID}.
 type Agent struct {
 	// ID is the agent's path segment; real agents have UUIDs. An agent
-	// whose ID is a UUID is also a chat for agent runs and schedules.
+	// whose ID is a UUID is also a chat for agent runs and schedules, and
+	// a deployed agent on v1/agents.
 	ID string
+	// Title is the agent's title on v1/agents.
+	Title string
 	// Private agents need the server's API key as a Bearer token (401
 	// otherwise); public ones need none and ignore any key sent.
 	Private bool
 	// DefaultMessage is the user message recorded when a POST carries no
-	// message (or an empty one), and the prompt of agent runs on the
-	// agent.
+	// message (or an empty one), the prompt of agent runs on the agent,
+	// and its "prompt" on v1/agents.
 	DefaultMessage string
 	// Turns answers the messages of each run in order: Turns[0] the POST,
 	// Turns[1] the first PUT (including the empty resume PUT after a job),

@@ -1,9 +1,9 @@
 // Package toolhousetest runs a fake Toolhouse in your process, so that code
 // using the toolhouse SDK can be tested without the network.
 //
-// New starts two local HTTP servers: the platform API (agent runs and
-// schedules, under /v1) and the Workers API (deployed agents, their text
-// and NDJSON streams, background jobs). They answer with the JSON shapes
+// New starts two local HTTP servers: the platform API (agent runs,
+// schedules, agents and secrets, under /v1) and the Workers API (deployed
+// agents, their text and NDJSON streams, background jobs). They answer with the JSON shapes
 // and status codes of the real services and keep state in memory. Agent
 // runs move forward on each read and background jobs on a clock you can
 // replace (WithClock), so tests are fast and deterministic.
@@ -50,6 +50,30 @@
 //     objects (see WithOpenAPIScheduleUpdates for the strict variant);
 //     DELETE of an unknown schedule answers 400 {"detail": "Schedule not
 //     found"}, GET and PUT answer 404.
+//   - Agents (v1/agents) are answered as the OpenAPI export declares: the
+//     AgentModel itself, or an array of them, with no {"data": ...}
+//     wrapper (WithWrappedAgents adds it). GET lists the agents whose ID is
+//     a UUID, oldest first: the demo agent, those of WithAgent in order,
+//     then those deployed through the API. POST creates an agent, or
+//     replaces the one with the body's "id", keeping its creation time and
+//     run count; it needs a prompt (400 {"detail": "missing prompt"}) and
+//     makes the agent public unless "public" is false. PUT {id} replaces
+//     an agent that exists, PATCH {id} changes the fields the body holds,
+//     DELETE {id} removes the agent and answers it as it was, POST
+//     {id}/feedback records {"user_feedback"} and answers the agent. An
+//     unknown agent is 404 {"detail": "Agent not found"}. count_runs
+//     counts the runs started on the agent, on either API.
+//   - An agent deployed through the API is at once a worker (private, so
+//     needing the key, unless public) and a chat for agent runs and
+//     schedules. Having no script, it answers from its prompt and the
+//     run's history: its first answer is Following my prompt: “<prompt>”,
+//     then You said: “<message>” when a message other than the prompt was
+//     sent; a later answer of the run puts Before, you said: “<the
+//     previous message>” after the prompt, and Now you say: “<message>”.
+//   - Secrets (v1/kv): GET answers {"data": {"NAME": "value", ...}}, POST
+//     {"key", "value"} stores one and answers {}, DELETE v1/kv/{key}
+//     removes one and answers {}, or 404 {"detail": "Secret not found"}.
+//     Server.Secrets shows them to a test; WithSecret sets some first.
 //
 // Workers API ({"error": "..."} on errors):
 //   - POST /{agent} and PUT /{agent}/{run} stream text; POST /ndjson/{agent}
@@ -97,7 +121,7 @@ type API string
 
 // The two APIs.
 const (
-	PlatformAPI API = "platform" // api.toolhouse.ai: agent runs, schedules
+	PlatformAPI API = "platform" // api.toolhouse.ai: agent runs, schedules, agents, secrets
 	WorkersAPI  API = "workers"  // agents.toolhouse.ai: deployed agents
 )
 
@@ -123,7 +147,7 @@ const closeGrace = 100 * time.Millisecond
 type Server struct {
 	cfg        config
 	platform   *httptest.Server
-	agents     *httptest.Server
+	workers    *httptest.Server
 	baseURL    string
 	agentsURL  string
 	hc         *http.Client
@@ -134,6 +158,9 @@ type Server struct {
 	requests   []Request
 	runs       table[agentRun]
 	schedules  table[schedule]
+	agents     map[string]*agentState // by agentKey
+	agentSeq   int                    // the last agent's listing order
+	secrets    map[string]string
 	workerRuns map[string]*workerRun
 	jobs       map[string]*job
 	calls      int // tool calls so far, for callID
@@ -168,13 +195,15 @@ func NewServer(opts ...Option) *Server {
 // naming each problem, when an option holds something that could never be
 // served (a chat ID that is not a UUID, an agent ID that is not one path
 // segment, a turn that starts two jobs or holds a zero Step, tool-call
-// arguments that cannot be encoded, a negative job time) or when a server
-// cannot listen where WithListenAddr says.
+// arguments that cannot be encoded, a negative job time, a secret with no
+// name) or when a server cannot listen where WithListenAddr says.
 func Start(opts ...Option) (*Server, error) {
 	cfg := config{
 		apiKey:       DefaultAPIKey,
 		chats:        map[string]Chat{DemoChatID: demoChat()},
 		agents:       map[string]Agent{DemoAgentID: demoAgent()},
+		agentOrder:   []string{DemoAgentID},
+		secrets:      map[string]string{},
 		queuedReads:  1,
 		runningReads: 1,
 		jobTime:      DefaultJobTime,
@@ -191,27 +220,26 @@ func Start(opts ...Option) (*Server, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	// An agent is a chat too, unless a chat with its ID was registered.
-	for id, agent := range cfg.agents {
-		key := canonUUID(id)
-		if _, registered := cfg.chats[key]; isUUID(id) && !registered {
-			cfg.chats[key] = agent.asChat()
-		}
-	}
-
 	s := &Server{
 		cfg:        cfg,
 		closing:    make(chan struct{}),
 		runs:       newTable[agentRun](),
 		schedules:  newTable[schedule](),
+		agents:     make(map[string]*agentState, len(cfg.agents)),
+		secrets:    maps.Clone(cfg.secrets),
 		workerRuns: map[string]*workerRun{},
 		jobs:       map[string]*job{},
+	}
+	now := s.stamp()
+	for _, key := range cfg.agentOrder {
+		s.agentSeq++
+		s.agents[key] = registeredAgent(cfg.agents[key], s.agentSeq, now)
 	}
 	var err error
 	if s.platform, s.baseURL, err = serve(cfg.addrs[PlatformAPI], s.handle(PlatformAPI, s.servePlatform)); err != nil {
 		return nil, err
 	}
-	if s.agents, s.agentsURL, err = serve(cfg.addrs[WorkersAPI], s.handle(WorkersAPI, s.serveWorkers)); err != nil {
+	if s.workers, s.agentsURL, err = serve(cfg.addrs[WorkersAPI], s.handle(WorkersAPI, s.serveWorkers)); err != nil {
 		s.platform.Close()
 		return nil, err
 	}
@@ -231,11 +259,12 @@ func (c *config) check() error {
 		}
 		errs = append(errs, checkTurns("chat "+chat.ID, chat.Turns)...)
 	}
-	for _, id := range slices.Sorted(maps.Keys(c.agents)) {
+	for _, key := range slices.Sorted(maps.Keys(c.agents)) {
+		id := c.agents[key].ID
 		if id == "" || strings.ContainsAny(id, "/?#") {
 			errs = append(errs, fmt.Errorf("toolhousetest: agent ID %q must be one non-empty path segment", id))
 		}
-		errs = append(errs, checkTurns("agent "+id, c.agents[id].Turns)...)
+		errs = append(errs, checkTurns("agent "+id, c.agents[key].Turns)...)
 	}
 	return errors.Join(errs...)
 }
@@ -290,7 +319,7 @@ func (s *Server) Close() {
 		go func() {
 			defer close(done)
 			var wg sync.WaitGroup
-			for _, srv := range []*httptest.Server{s.platform, s.agents} {
+			for _, srv := range []*httptest.Server{s.platform, s.workers} {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
@@ -305,7 +334,7 @@ func (s *Server) Close() {
 		case <-done:
 		case <-grace.C:
 			s.platform.CloseClientConnections()
-			s.agents.CloseClientConnections()
+			s.workers.CloseClientConnections()
 			<-done
 		}
 		s.tr.CloseIdleConnections()

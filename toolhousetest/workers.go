@@ -12,11 +12,11 @@ import (
 
 // workerRun is one conversation with a worker.
 type workerRun struct {
-	agentID string
-	turn    int // the agent's next Turn
-	history []wireMessage
-	job     *job   // the last job started, if any
-	tail    string // the text the last answer ended with, for the resume
+	agentKey string
+	turn     int // the agent's next Turn
+	history  []wireMessage
+	job      *job   // the last job started, if any
+	tail     string // the text the last answer ended with, for the resume
 }
 
 // serveWorkers routes the Workers API.
@@ -53,7 +53,13 @@ func (s *Server) serveWorkers(w http.ResponseWriter, r *http.Request) {
 // agentFor finds the agent and checks the key of a private one, answering
 // 404 or 401 when that fails.
 func (s *Server) agentFor(w http.ResponseWriter, r *http.Request, agentID string) (Agent, bool) {
-	agent, ok := s.cfg.agents[agentID]
+	s.mu.Lock()
+	a, ok := s.agents[agentKey(agentID)]
+	var agent Agent
+	if ok {
+		agent = a.worker
+	}
+	s.mu.Unlock()
 	if !ok {
 		writeWorkerError(w, http.StatusNotFound, "Agent not found")
 		return Agent{}, false
@@ -95,14 +101,16 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, agentID, runID s
 		message = agent.DefaultMessage
 	}
 
+	key := agentKey(agentID)
 	s.mu.Lock()
 	run := s.workerRuns[runID]
 	now := s.now()
 	switch {
 	case runID == "":
-		runID, run = newID(), &workerRun{agentID: agentID}
+		runID, run = newID(), &workerRun{agentKey: key}
 		s.workerRuns[runID] = run
-	case run == nil || run.agentID != agentID:
+		s.countRun(key)
+	case run == nil || run.agentKey != key:
 		s.mu.Unlock()
 		writeWorkerError(w, http.StatusNotFound, "Run not found")
 		return
@@ -223,7 +231,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, agentID, runID 
 	}
 	s.mu.Lock()
 	run := s.workerRuns[runID]
-	if run == nil || run.agentID != agentID {
+	if run == nil || run.agentKey != agentKey(agentID) {
 		s.mu.Unlock()
 		writeWorkerError(w, http.StatusNotFound, "Run not found")
 		return

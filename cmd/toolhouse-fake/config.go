@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,14 +20,17 @@ import (
 const maxConfigSize = 16 << 20
 
 // fileConfig is the -config file: agents and chats served besides the demo
-// ones. Its names follow the JSON of the APIs (snake_case).
+// ones, and secrets stored from the start. Its names follow the JSON of
+// the APIs (snake_case).
 type fileConfig struct {
-	Agents []agentConfig `json:"agents"`
-	Chats  []chatConfig  `json:"chats"`
+	Agents  []agentConfig     `json:"agents"`
+	Chats   []chatConfig      `json:"chats"`
+	Secrets map[string]string `json:"secrets"`
 }
 
 type agentConfig struct {
 	ID             string         `json:"id"`
+	Title          string         `json:"title"`
 	Private        bool           `json:"private"`
 	DefaultMessage string         `json:"default_message"`
 	Turns          [][]stepConfig `json:"turns"`
@@ -87,7 +92,7 @@ func parseConfig(r io.Reader) ([]toolhousetest.Option, error) {
 			return nil, err
 		}
 		opts = append(opts, toolhousetest.WithAgent(toolhousetest.Agent{
-			ID: a.ID, Private: a.Private, DefaultMessage: a.DefaultMessage, Turns: turns,
+			ID: a.ID, Title: a.Title, Private: a.Private, DefaultMessage: a.DefaultMessage, Turns: turns,
 		}))
 	}
 	for i, c := range cfg.Chats {
@@ -96,6 +101,9 @@ func parseConfig(r io.Reader) ([]toolhousetest.Option, error) {
 			return nil, err
 		}
 		opts = append(opts, toolhousetest.WithChat(toolhousetest.Chat{ID: c.ID, Prompt: c.Prompt, Turns: turns}))
+	}
+	for _, key := range slices.Sorted(maps.Keys(cfg.Secrets)) {
+		opts = append(opts, toolhousetest.WithSecret(key, cfg.Secrets[key]))
 	}
 	return opts, nil
 }

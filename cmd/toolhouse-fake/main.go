@@ -19,6 +19,14 @@
 // that runs for -job-time on the wall clock; the Workers API answers CORS,
 // so a page on any origin can call it.
 //
+// The platform API serves agent runs and schedules (v1/agent-runs,
+// v1/schedules), agents (v1/agents: list, get, create or replace, patch,
+// delete, feedback, as th deploy calls them) and secrets (v1/kv: list, set,
+// delete, as th secrets calls them). An agent deployed through v1/agents
+// is at once a worker on the Workers API, answering from its prompt, and a
+// chat ID for agent runs and schedules. The values of secrets are never
+// printed.
+//
 // Flags:
 //
 //	-addr HOST:PORT         where the platform API listens (default 127.0.0.1:0; port 0 picks a free port)
@@ -26,16 +34,19 @@
 //	-job-time DURATION      how long a background job runs (default 3s)
 //	-key KEY                the API key the platform API accepts (default th-test-key)
 //	-stream-delay DURATION  pause between the pieces of a streamed answer (default 0)
-//	-config FILE            a JSON file of agents and chats to serve besides the demo ones
+//	-config FILE            a JSON file of agents, chats and secrets to serve besides the demo ones
 //
 // The -config file holds "agents" and "chats", each with the turns of its
-// script; a step is one of {"say": text}, {"tool": name, "args": JSON,
-// "result": JSON}, {"job": ""} (a job of -job-time) or {"job": "10s"},
-// {"fail": message} and {"out_of_execs": true}:
+// script, and "secrets", the values GET v1/kv lists from the start. A step
+// is one of {"say": text}, {"tool": name, "args": JSON, "result": JSON},
+// {"job": ""} (a job of -job-time) or {"job": "10s"}, {"fail": message}
+// and {"out_of_execs": true}. An agent whose ID is a UUID is listed on
+// v1/agents, with its "title" and its "default_message" as its prompt:
 //
 //	{
 //	  "agents": [{
 //	    "id": "0b8e1c7e-5d2a-4f8e-9c3b-7a1d2e3f4a5b",
+//	    "title": "Weather",
 //	    "default_message": "What's the weather in Rome?",
 //	    "turns": [[
 //	      {"say": "Checking."},
@@ -43,7 +54,8 @@
 //	      {"say": "It is sunny in Rome."}
 //	    ]]
 //	  }],
-//	  "chats": [{"id": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "prompt": "Hello", "turns": [[{"say": "Hi!"}]]}]
+//	  "chats": [{"id": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "prompt": "Hello", "turns": [[{"say": "Hi!"}]]}],
+//	  "secrets": {"OPENWEATHER_API_KEY": "test-value"}
 //	}
 package main
 
@@ -72,16 +84,19 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("toolhouse-fake", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:0", "`HOST:PORT` where the platform API (agent runs, schedules) listens; port 0 picks a free port")
+	addr := fs.String("addr", "127.0.0.1:0", "`HOST:PORT` where the platform API (agent runs, schedules, agents, secrets) listens; port 0 picks a free port")
 	agentsAddr := fs.String("agents-addr", "127.0.0.1:0", "`HOST:PORT` where the Workers API (agents) listens; port 0 picks a free port")
 	jobTime := fs.Duration("job-time", 3*time.Second, "how long a background job runs on the wall clock")
 	key := fs.String("key", toolhousetest.DefaultAPIKey, "the API `key` the platform API accepts")
 	streamDelay := fs.Duration("stream-delay", 0, "pause between the pieces of a streamed answer, to watch it arrive")
-	configFile := fs.String("config", "", "JSON `file` of agents and chats to serve besides the demo ones")
+	configFile := fs.String("config", "", "JSON `file` of agents, chats and secrets to serve besides the demo ones")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: toolhouse-fake [flags]\n\n"+
 			"Serves a fake Toolhouse (platform API and Workers API) until interrupted. It first prints\n"+
-			"TOOLHOUSE_API_URL=, TOOLHOUSE_AGENTS_URL= and TOOLHOUSE_API_KEY= lines on stdout.\n\nFlags:")
+			"TOOLHOUSE_API_URL=, TOOLHOUSE_AGENTS_URL= and TOOLHOUSE_API_KEY= lines on stdout.\n\n"+
+			"Platform API: v1/agent-runs, v1/schedules, v1/agents (what th deploy calls; an agent\n"+
+			"deployed there is a worker at once) and v1/kv (the secrets of th secrets).\n"+
+			"Workers API: the demo agent, the agents of -config and those deployed.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -144,8 +144,22 @@ func TestRunServesTheConfig(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "Hello!", run.LastAgentMessage)
 
+	// The agent of the file is listed (the private one's ID is not a UUID:
+	// it is a worker only), and so are the secrets of the file.
+	agents, err := client.Agents.List(ctx)
+	require.NoError(t, err)
+	require.Len(t, agents, 2)
+	assert.Equal(t, toolhousetest.DemoAgentID, agents[0].ID)
+	assert.Equal(t, "0b8e1c7e-5d2a-4f8e-9c3b-7a1d2e3f4a5b", agents[1].ID)
+	assert.Equal(t, "Weather", agents[1].Title)
+	assert.Equal(t, "What's the weather in Rome?", agents[1].Prompt)
+	secrets, err := client.Secrets.List(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"OPENWEATHER_API_KEY": "owm-test-value=1"}, secrets)
+
 	cancel()
 	assert.Equal(t, 0, <-code)
+	assert.NotContains(t, stderr.String(), "owm-test-value", "a secret's value is never printed")
 	rest, err := io.ReadAll(stdout)
 	require.NoError(t, err)
 	assert.Empty(t, string(rest), "nothing but the three lines on stdout")
@@ -186,6 +200,10 @@ func TestRunRejectsBadInput(t *testing.T) {
 			1, `"job": "soon" is not a positive duration`},
 		{"chat ID not a UUID", []string{"-config", file("f.json", `{"chats": [{"id": "chat-1"}]}`)},
 			1, `chat ID "chat-1" is not a UUID`},
+		{"secrets a list", []string{"-config", file("g.json", `{"secrets": ["A=b"]}`)},
+			1, `not a configuration: json: cannot unmarshal array`},
+		{"secret without a name", []string{"-config", file("h.json", `{"secrets": {"": "th-hidden"}}`)},
+			1, `WithSecret: a secret needs a name`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
@@ -330,8 +348,18 @@ func TestFakeBinary(t *testing.T) {
 	assert.True(t, strings.HasPrefix(after, "The chart is ready"), after)
 	stream, err = conv.Send(ctx, "Which one is the fastest?")
 	require.NoError(t, err)
-	answer, _, _ := conversation(t, stream)
-	assert.Contains(t, answer, "You first asked me: “Chart the heart rates of three birds.”", "the agent remembers")
+	recalled, _, _ := conversation(t, stream)
+	assert.Contains(t, recalled, "You first asked me: “Chart the heart rates of three birds.”", "the agent remembers")
+
+	// An agent deployed as th deploy does it is a worker at once.
+	agent, err := client.Agents.Create(ctx, toolhouse.AgentCreateParams{Prompt: "Say hi.", Public: true})
+	require.NoError(t, err)
+	text, err := client.Workers.Run(ctx, agent.ID, toolhouse.WorkerRunParams{})
+	require.NoError(t, err)
+	answer, err := io.ReadAll(text)
+	require.NoError(t, err)
+	require.NoError(t, text.Close())
+	assert.Equal(t, "Following my prompt: “Say hi.”", string(answer))
 
 	// A browser's preflight, with a plain HTTP client.
 	req, err := http.NewRequestWithContext(ctx, http.MethodOptions, fake.env["TOOLHOUSE_AGENTS_URL"]+"/"+toolhousetest.DemoAgentID, nil)

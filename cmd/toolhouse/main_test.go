@@ -78,10 +78,12 @@ func cliEnv(t *testing.T, env []string, args ...string) result {
 	return result{stdout: stdout.String(), stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}
 }
 
-func fake(t *testing.T) *toolhousetest.Server {
-	srv := toolhousetest.NewServer()
-	t.Cleanup(srv.Close)
-	return srv
+// fake starts a fake Toolhouse for the command. Its background jobs run
+// for 5ms of the wall clock (the command runs in another process, so the
+// test cannot hold the fake's clock): the demo agent's job is followed as
+// usual, without the 500ms wait of the default job time.
+func fake(t *testing.T, opts ...toolhousetest.Option) *toolhousetest.Server {
+	return toolhousetest.New(t, append([]toolhousetest.Option{toolhousetest.WithJobTime(5 * time.Millisecond)}, opts...)...)
 }
 
 func TestUsage(t *testing.T) {
@@ -412,49 +414,60 @@ func TestErrors(t *testing.T) {
 
 func TestAgents(t *testing.T) {
 	t.Parallel()
-	// The fake serves no agents yet: a platform API with the export's
-	// shapes, one agent, both with and without the data wrapper.
-	agent, err := os.ReadFile(filepath.Join("..", "..", "testdata", "platform", "agent.json"))
-	require.NoError(t, err)
-	var one struct {
-		ID    string `json:"id"`
-		Title string `json:"title"`
+	// The export answers the agents calls with the bare AgentModel; other
+	// servers wrap it in {"data": ...}. The command reads both.
+	for _, tc := range []struct {
+		name string
+		opts []toolhousetest.Option
+	}{
+		{"bare", nil},
+		{"wrapped", []toolhousetest.Option{toolhousetest.WithWrappedAgents()}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := fake(t, tc.opts...)
+			client, err := srv.Client()
+			require.NoError(t, err)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			mine, err := client.Agents.Create(ctx, toolhouse.AgentCreateParams{
+				Title: "Pet facts", Prompt: "Tell me a pet fact.\nMake it fun.", Model: "claude-3-5-sonnet-latest",
+				MCPServers: []string{"https://mcp.example.com/sse"},
+			})
+			require.NoError(t, err)
+
+			r := cli(t, srv, "agents", "list")
+			require.Equal(t, exitOK, r.code, r.stderr)
+			lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+			require.Len(t, lines, 3, r.stdout)
+			assert.Regexp(t, `^ID\s+TITLE\s+PUBLIC\s+MODEL\s+RUNS\s+UPDATED$`, lines[0])
+			assert.Regexp(t, `^`+toolhousetest.DemoAgentID+`\s+Bird hearts\s+true\s+0\s+\d{4}-`, lines[1])
+			assert.Regexp(t, `^`+mine.ID+`\s+Pet facts\s+false\s+claude-3-5-sonnet-latest\s+0\s+\d{4}-`, lines[2])
+
+			r = cli(t, srv, "agents", "list", "-json")
+			require.Equal(t, exitOK, r.code, r.stderr)
+			var all []toolhouse.Agent
+			require.NoError(t, json.Unmarshal([]byte(r.stdout), &all), r.stdout)
+			require.Len(t, all, 2)
+			assert.Equal(t, mine.ID, all[1].ID)
+
+			r = cli(t, srv, "agents", "get", mine.ID)
+			require.Equal(t, exitOK, r.code, r.stderr)
+			assert.Regexp(t, `(?m)^Title\s+Pet facts$`, r.stdout)
+			assert.Regexp(t, `(?m)^MCP servers\s+https://mcp.example.com/sse$`, r.stdout)
+			assert.True(t, strings.HasSuffix(r.stdout, "\n\nTell me a pet fact.\nMake it fun.\n"), "the prompt comes last: %q", r.stdout)
+
+			r = cli(t, srv, "agents", "get", toolhousetest.DemoAgentID, "-json")
+			require.Equal(t, exitOK, r.code, r.stderr)
+			var demo toolhouse.Agent
+			require.NoError(t, json.Unmarshal([]byte(r.stdout), &demo))
+			assert.Equal(t, toolhousetest.DemoAgentID, demo.ID)
+			assert.Equal(t, []string{"code_interpreter", "web_search"}, demo.Tools)
+
+			r = cli(t, srv, "agents", "get", "00000000-0000-4000-8000-000000000000")
+			assert.Equal(t, exitFailed, r.code)
+			assert.Contains(t, r.stderr, "Agent not found")
+			assert.Empty(t, r.stdout)
+		})
 	}
-	require.NoError(t, json.Unmarshal(agent, &one))
-	platform := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer th-agents-key" {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		switch r.URL.Path {
-		case "/v1/agents":
-			fmt.Fprintf(w, `{"data":[%s]}`, agent)
-		case "/v1/agents/" + one.ID:
-			_, _ = w.Write(agent)
-		default:
-			w.WriteHeader(http.StatusNotFound)
-			fmt.Fprint(w, `{"detail":"Agent not found"}`)
-		}
-	}))
-	defer platform.Close()
-	env := []string{"HOME=" + t.TempDir(), "TOOLHOUSE_API_KEY=th-agents-key", "TOOLHOUSE_API_URL=" + platform.URL}
-
-	r := cliEnv(t, env, "agents", "list")
-	require.Equal(t, exitOK, r.code, r.stderr)
-	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	require.Len(t, lines, 2)
-	assert.Regexp(t, `^ID\s+TITLE\s+PUBLIC\s+MODEL\s+RUNS\s+UPDATED$`, lines[0])
-	assert.True(t, strings.HasPrefix(lines[1], one.ID+" "), lines[1])
-	assert.Contains(t, lines[1], one.Title)
-
-	r = cliEnv(t, env, "agents", "get", one.ID, "-json")
-	require.Equal(t, exitOK, r.code, r.stderr)
-	var got toolhouse.Agent
-	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
-	assert.Equal(t, one.ID, got.ID)
-	assert.Equal(t, one.Title, got.Title)
-
-	r = cliEnv(t, env, "agents", "get", "00000000-0000-4000-8000-000000000000")
-	assert.Equal(t, exitFailed, r.code)
-	assert.Contains(t, r.stderr, "Agent not found")
 }

@@ -52,9 +52,9 @@ type runQuery struct {
 }
 
 // body is what the POST carries. With no field of the body set it sends
-// no body at all, as the documents' own first call does: the Workers API allows it,
-// so the default message applies without depending on how the server
-// reads an empty object.
+// no body at all, as the documents' own first call does: the Workers API
+// allows it, so the default message applies without depending on how the
+// server reads an empty object.
 func (p WorkerRunParams) body() any {
 	if p.Message == "" && len(p.Vars) == 0 && p.ToolhouseID == "" {
 		return nil

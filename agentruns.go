@@ -141,7 +141,8 @@ func (s *AgentRunsService) Continue(ctx context.Context, id, message string) (*A
 // results (the platform does that when the account is out of Execs), is
 // returned together with an error that matches ErrRunFailed and carries the
 // run's error text. When MaxWait runs out the error matches
-// context.DeadlineExceeded and the last run read is returned with it.
+// context.DeadlineExceeded and the last run read (nil if none was) is
+// returned with it.
 // A status this SDK does not know yet counts as still running, so bound
 // the wait with MaxWait or the context.
 func (s *AgentRunsService) Wait(ctx context.Context, id string, opts *PollOptions) (*AgentRun, error) {
@@ -162,13 +163,12 @@ func (s *AgentRunsService) Wait(ctx context.Context, id string, opts *PollOption
 		return r.Status.Done(), 0, nil
 	})
 	switch {
+	case errors.Is(err, poll.ErrMaxWait) && run == nil:
+		return nil, fmt.Errorf("toolhouse: agent run %s: PollOptions.MaxWait (%s) ran out before any status of the run was read: %w",
+			id, loop.MaxWait, context.DeadlineExceeded)
 	case errors.Is(err, poll.ErrMaxWait):
-		status := RunStatus("unknown")
-		if run != nil {
-			status = run.Status
-		}
 		return run, fmt.Errorf("toolhouse: agent run %s still %s after %s (PollOptions.MaxWait): %w",
-			id, status, loop.MaxWait, context.DeadlineExceeded)
+			id, run.Status, loop.MaxWait, context.DeadlineExceeded)
 	case err != nil:
 		return run, fmt.Errorf("toolhouse: waiting for agent run %s: %w", id, err)
 	}

@@ -619,7 +619,7 @@ func TestNonJSONSuccessBodyIsAReadableError(t *testing.T) {
 	h.on("GET", "/v1/agent-runs/r", reply(200, page, "Content-Type", "text/html"))
 	_, err := h.c.AgentRuns.Get(context.Background(), "r")
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "GET /v1/agent-runs/r")
+	assert.Contains(t, err.Error(), "GET "+testBase+"/v1/agent-runs/r")
 	assert.Contains(t, err.Error(), "not JSON: Maintenance: Back soon.")
 	assert.Less(t, len(err.Error()), 400)
 }

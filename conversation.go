@@ -67,10 +67,11 @@ func (c *Conversation) RunID() string {
 // answer that started a job, it yields an EventJobStarted event, waits for
 // the job (WaitForJob, with the client's poll options), yields
 // EventJobFinished, resumes the run with an empty message and goes on with
-// the events of that answer, as often as jobs recur. The two job events
-// can drive a progress indicator; a caller that only wants the text keeps
-// the Text of the EventTextDelta events and skips the rest. ctx bounds the
-// whole exchange, job waits included.
+// the events of that answer, as often as jobs recur. The finish line of an
+// answer that started a job is held back, so the stream's one EventFinish
+// comes at the end of the whole answer. The two job events can drive a
+// progress indicator; a caller that only wants the result reads it with
+// Collect. ctx bounds the whole exchange, job waits included.
 //
 // A run takes one message at a time: while the previous stream is reading
 // an answer or waiting for a job, Send returns ErrConversationBusy. Read
@@ -101,7 +102,7 @@ func (c *Conversation) Send(ctx context.Context, message string) (*EventStream, 
 	var resp *http.Response
 	var err error
 	if runID == "" {
-		resp, err = c.workers.open(ctx, true, c.agentID, "", WorkerRunParams{Message: message}.body())
+		resp, err = c.workers.open(ctx, true, c.agentID, "", nil, WorkerRunParams{Message: message}.body())
 	} else {
 		resp, err = c.put(ctx, runID, message)
 	}
@@ -109,7 +110,7 @@ func (c *Conversation) Send(ctx context.Context, message string) (*EventStream, 
 		c.release()
 		return nil, err
 	}
-	s := newEventStream(f.take(resp), c.workers.client.maxLineSize)
+	s := c.workers.eventStream(f.take(resp))
 	s.onEnd = f.next
 	return s, nil
 }
@@ -118,7 +119,7 @@ func (c *Conversation) Send(ctx context.Context, message string) (*EventStream, 
 // waits for the job and sends the message again.
 func (c *Conversation) put(ctx context.Context, runID, message string) (*http.Response, error) {
 	for conflicts := 0; ; conflicts++ {
-		resp, err := c.workers.open(ctx, true, c.agentID, runID, messageBody{message})
+		resp, err := c.workers.open(ctx, true, c.agentID, runID, nil, messageBody{message})
 		if conflicts == maxConflicts || !errors.Is(err, ErrJobInProgress) {
 			return resp, err
 		}

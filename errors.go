@@ -71,6 +71,9 @@ type APIError struct {
 	URL    string
 	// RequestID is the server's request identifier, when it sent one.
 	RequestID string
+	// notFoundOn400 marks the answer of a call whose server says "not
+	// found" with a 400 (Schedules.Delete); such a 400 matches ErrNotFound.
+	notFoundOn400 bool
 	// RetryAfter is set when the server asked to be retried later than the
 	// SDK is willing to wait (over 60 s), which ended the retries.
 	RetryAfter time.Duration
@@ -102,13 +105,14 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Is lets errors.Is match an *APIError against ErrNotFound and
-// ErrJobInProgress.
+// Is lets errors.Is match an *APIError against ErrNotFound (a 404, and the
+// 400 "Schedule not found" of Schedules.Delete; a 400 of any other call
+// does not match, whatever its message) and ErrJobInProgress (a 409).
 func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrNotFound:
 		return e.StatusCode == http.StatusNotFound ||
-			(e.StatusCode == http.StatusBadRequest && strings.Contains(strings.ToLower(e.Message), "not found"))
+			(e.notFoundOn400 && e.StatusCode == http.StatusBadRequest && strings.Contains(strings.ToLower(e.Message), "not found"))
 	case ErrJobInProgress:
 		return e.StatusCode == http.StatusConflict
 	}
@@ -328,7 +332,9 @@ func checkID(arg, id string) error {
 		return &ArgumentError{Arg: arg, Reason: "must not be empty"}
 	case strings.ContainsAny(id, "/\\"):
 		return &ArgumentError{Arg: arg, Reason: fmt.Sprintf("%q must not contain a slash", id)}
-	case id == "." || strings.Contains(id, ".."):
+	case id == "." || id == "..":
+		return &ArgumentError{Arg: arg, Reason: fmt.Sprintf("%q is a dot segment, which a URL path resolves away instead of sending it", id)}
+	case strings.Contains(id, ".."):
 		return &ArgumentError{Arg: arg, Reason: fmt.Sprintf("%q must not contain \"..\"", id)}
 	case strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		return &ArgumentError{Arg: arg, Reason: "must not contain control characters"}

@@ -20,11 +20,23 @@ const (
 // The event types a worker sends (the Vercel AI SDK stream parts), for
 // comparing with Event.Type. A server may send others; they are delivered
 // as they come.
+//
+// EventFinish is the finish line of one response. What a caller may rely
+// on: in a Conversation stream, only the finish line of the answer's last
+// response is delivered; the finish line of a response that started a
+// background job is held back, since the answer goes on after the job. So
+// there, a finish event means no later response follows. A stream of
+// Workers.Stream or ContinueStream delivers its finish line as sent, even
+// when the response started a job (EventStream.JobID set): the rest of the
+// answer then comes after the job, from ContinueStream. A server may end a
+// stream without a finish line, or send lines after one: the end of the
+// stream (Next returning false) is the only sure end, so read to it rather
+// than stop at a finish event.
 const (
 	EventTextDelta  = "text-delta"  // a piece of the answer (Event.Text)
 	EventToolCall   = "tool-call"   // the agent calls a tool (ToolName, ToolCallID, Args)
 	EventToolResult = "tool-result" // the tool's answer (ToolName, ToolCallID, Result)
-	EventFinish     = "finish"      // the answer is complete
+	EventFinish     = "finish"      // a response's finish line; see above
 	EventError      = "error"       // the worker reports an error (Event.Error)
 )
 

@@ -35,20 +35,16 @@ func ExampleAgentsService_Create() {
 			return err
 		}
 		fmt.Printf("deployed %q, public: %t\n", agent.Title, agent.Public)
-		stream, err := client.Workers.Stream(ctx, agent.ID, toolhouse.WorkerRunParams{})
+		// No message: the agent answers its prompt.
+		stream, err := client.Workers.Conversation(agent.ID).Send(ctx, "")
 		if err != nil {
 			return err
 		}
-		defer stream.Close()
-		for ev, err := range stream.All() {
-			if err != nil {
-				return err
-			}
-			if ev.Type == toolhouse.EventTextDelta {
-				fmt.Print(ev.Text)
-			}
+		answer, err := stream.Collect() // the whole answer, background jobs included
+		if err != nil {
+			return err
 		}
-		fmt.Println()
+		fmt.Println(answer.Text)
 		return nil
 	}()
 	if err != nil {

@@ -390,9 +390,9 @@ func ExampleWorkersService_Get() {
 	for _, m := range run.Messages {
 		for _, p := range m.Content {
 			switch p.Type {
-			case "text":
+			case toolhouse.PartText:
 				fmt.Printf("%s: %.30s\n", m.Role, strings.TrimSpace(p.Text))
-			case toolhouse.EventToolCall, toolhouse.EventToolResult:
+			case toolhouse.PartToolCall, toolhouse.PartToolResult:
 				fmt.Printf("%s: %s %s\n", m.Role, p.Type, p.ToolName)
 			}
 		}

@@ -60,11 +60,28 @@ func parseTimestamp(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("toolhouse: cannot parse timestamp %q", truncate(s, 40))
 }
 
+// The roles of a Message, for comparing with Message.Role without string
+// literals.
+const (
+	RoleUser      = "user"      // what the user sent
+	RoleAssistant = "assistant" // the agent's text and tool calls
+	RoleTool      = "tool"      // the results of the agent's tool calls
+)
+
+// The types of a Part, for comparing with Part.Type without string
+// literals. A server may send others (reasoning, files, ...); they are kept
+// with their Type.
+const (
+	PartText       = "text"        // Part.Text
+	PartToolCall   = "tool-call"   // Part.ToolName, ToolCallID and Args
+	PartToolResult = "tool-result" // Part.ToolName, ToolCallID and Result
+)
+
 // Message is one entry of an agent run's results or of a worker's history.
 type Message struct {
-	Role string // "user", "assistant", "tool"
+	Role string // RoleUser, RoleAssistant or RoleTool
 	// Content holds the message's parts; a bare string content decodes to
-	// one {Type: "text"} part.
+	// one PartText part.
 	Content []Part
 	// Error is set for a results entry of the form {"error": "..."}, which
 	// the platform records when a run could not proceed.
@@ -76,7 +93,7 @@ type Message struct {
 // Part is one piece of a message: text, a tool call, a tool result, or a
 // type this SDK does not know yet (kept with its Type, and in Message.Raw).
 type Part struct {
-	Type       string // "text", "tool-call", "tool-result", or anything else
+	Type       string // PartText, PartToolCall, PartToolResult, or anything else
 	Text       string
 	ToolName   string
 	ToolCallID string
@@ -89,7 +106,7 @@ type Part struct {
 func (m Message) Text() string {
 	var b strings.Builder
 	for _, p := range m.Content {
-		if p.Type == "text" {
+		if p.Type == PartText {
 			b.WriteString(p.Text)
 		}
 	}
@@ -118,7 +135,7 @@ func (m *Message) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(content, &s); err != nil {
 			return err
 		}
-		m.Content = []Part{{Type: "text", Text: s}}
+		m.Content = []Part{{Type: PartText, Text: s}}
 		return nil
 	case '[':
 		// Decoded as partWire, not []Part: Part's own UnmarshalJSON would

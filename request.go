@@ -251,7 +251,7 @@ func (c *Client) do(ctx context.Context, e endpoint, v any) (*http.Response, err
 	}
 	if err := decodeJSON(body, v); err != nil {
 		return resp, c.scrub(fmt.Errorf("toolhouse: %s %s: decoding the %d response: %w",
-			req.Method, req.URL.Path, resp.StatusCode, err), e.secrets...)
+			req.Method, redactURL(req.URL.String()), resp.StatusCode, err), e.secrets...)
 	}
 	return resp, nil
 }

@@ -217,5 +217,9 @@ func (s *SchedulesService) Delete(ctx context.Context, id string) error {
 	_, err := s.client.do(ctx, endpoint{
 		method: http.MethodDelete, platform: true, path: []string{"v1", "schedules", id}, replay: idempotent,
 	}, nil)
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		apiErr.notFoundOn400 = true
+	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"iter"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 )
@@ -26,6 +27,9 @@ type EventStream struct {
 	cur   Event
 	err   error
 	done  bool
+	// redact hides the client's API key in server text that an error
+	// repeats; nil when there is no key.
+	redact func(string) string
 
 	// onEnd, when set, is asked what follows a response that ended
 	// cleanly: an event to deliver, the next response to read, or (both
@@ -95,6 +99,11 @@ func (s *EventStream) Next() bool {
 		if s.dec != nil {
 			ev, err := s.dec.nextEvent()
 			if err == nil {
+				if ev.Type == EventFinish && s.onEnd != nil && s.jobID != "" {
+					// The answer goes on after this response's job: its
+					// finish line is not the end (see EventFinish).
+					continue
+				}
 				s.cur = ev
 				return true
 			}
@@ -190,23 +199,49 @@ type TextStream struct {
 	body      io.ReadCloser
 	runID     string
 	jobID     string
+	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
 }
+
+// errReadAfterClose is what a TextStream reads once it is closed: the
+// caller's own Close, said in the SDK's words rather than net/http's.
+var errReadAfterClose error = readAfterCloseError{}
+
+type readAfterCloseError struct{}
+
+func (readAfterCloseError) Error() string { return "toolhouse: read from a TextStream after its Close" }
+
+// Is makes errors.Is(err, os.ErrClosed) true.
+func (readAfterCloseError) Is(target error) bool { return target == os.ErrClosed }
 
 func newTextStream(resp *http.Response) *TextStream {
 	return &TextStream{body: resp.Body, runID: resp.Header.Get(headerRunID), jobID: resp.Header.Get(headerJobID)}
 }
 
 // Read reads what has arrived of the answer, without waiting to fill p. It
-// returns io.EOF once the worker is done, and an error matching the
-// context's error once the call's context ends, even while it was blocked.
-func (t *TextStream) Read(p []byte) (int, error) { return t.body.Read(p) }
+// returns io.EOF once the worker is done, an error matching the context's
+// error once the call's context ends, even while it was blocked, and an
+// error matching os.ErrClosed after Close (also for a Read that Close, in
+// another goroutine, cut short).
+func (t *TextStream) Read(p []byte) (int, error) {
+	if t.closed.Load() {
+		return 0, errReadAfterClose
+	}
+	n, err := t.body.Read(p)
+	if err != nil && err != io.EOF && t.closed.Load() {
+		return n, errReadAfterClose
+	}
+	return n, err
+}
 
 // Close releases the connection, ending the answer early if it is not
 // done. It is idempotent and safe after an error.
 func (t *TextStream) Close() error {
-	t.closeOnce.Do(func() { t.closeErr = t.body.Close() })
+	t.closeOnce.Do(func() {
+		t.closed.Store(true)
+		t.closeErr = t.body.Close()
+	})
 	return t.closeErr
 }
 

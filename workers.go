@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/toolhouseai/toolhouse-go/internal/poll"
@@ -33,12 +34,27 @@ type WorkerRunParams struct {
 	// ToolhouseID is the Toolhouse ID metadata of the run, such as the ID
 	// of your own user it runs for.
 	ToolhouseID string `json:"toolhouse_id,omitempty"`
+	// Bundle names a bundle of tools for the run. It travels as the bundle
+	// query parameter of the worker URL (POST {agent}?bundle=...), which
+	// is where the official JavaScript Workers client puts it. Known: agent
+	// runs and schedules take a bundle to tailor the tools of their agent
+	// ("default" when none is given). Not known: the Workers API documents
+	// do not describe the parameter, so whether a worker applies it, and
+	// what it does with a name it does not know, is unconfirmed. It is sent
+	// with the POST that starts the run only; Continue and ContinueStream
+	// do not repeat it.
+	Bundle string `json:"-"`
 }
 
-// body is what the POST carries. With no field set it sends no body at
-// all, as the documents' own first call does: the Workers API allows it,
-// so the default message applies without depending on how the server
-// reads an empty object.
+// runQuery is the query string of the POST that starts a run.
+type runQuery struct {
+	Bundle string `url:"bundle,omitempty"`
+}
+
+// body is what the POST carries. With no field of the body set it sends
+// no body at all, as the documents' own first call does: the Workers API
+// allows it, so the default message applies without depending on how the
+// server reads an empty object.
 func (p WorkerRunParams) body() any {
 	if p.Message == "" && len(p.Vars) == 0 && p.ToolhouseID == "" {
 		return nil
@@ -71,7 +87,7 @@ func (s *WorkersService) Run(ctx context.Context, agentID string, p WorkerRunPar
 	if err := checkID("agentID", agentID); err != nil {
 		return nil, err
 	}
-	resp, err := s.open(ctx, false, agentID, "", p.body())
+	resp, err := s.open(ctx, false, agentID, "", runQuery{p.Bundle}, p.body())
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +102,7 @@ func (s *WorkersService) Continue(ctx context.Context, agentID, runID, message s
 	if err := checkRun(agentID, runID); err != nil {
 		return nil, err
 	}
-	resp, err := s.open(ctx, false, agentID, runID, messageBody{message})
+	resp, err := s.open(ctx, false, agentID, runID, nil, messageBody{message})
 	if err != nil {
 		return nil, err
 	}
@@ -101,11 +117,11 @@ func (s *WorkersService) Stream(ctx context.Context, agentID string, p WorkerRun
 	if err := checkID("agentID", agentID); err != nil {
 		return nil, err
 	}
-	resp, err := s.open(ctx, true, agentID, "", p.body())
+	resp, err := s.open(ctx, true, agentID, "", runQuery{p.Bundle}, p.body())
 	if err != nil {
 		return nil, err
 	}
-	return newEventStream(resp, s.client.maxLineSize), nil
+	return s.eventStream(resp), nil
 }
 
 // ContinueStream sends one more message on a run (PUT ndjson/{agent}/{run})
@@ -115,19 +131,30 @@ func (s *WorkersService) ContinueStream(ctx context.Context, agentID, runID, mes
 	if err := checkRun(agentID, runID); err != nil {
 		return nil, err
 	}
-	resp, err := s.open(ctx, true, agentID, runID, messageBody{message})
+	resp, err := s.open(ctx, true, agentID, runID, nil, messageBody{message})
 	if err != nil {
 		return nil, err
 	}
-	return newEventStream(resp, s.client.maxLineSize), nil
+	return s.eventStream(resp), nil
+}
+
+// eventStream reads resp as events, with the client's line limit and its
+// key hidden in the errors that repeat the server's words.
+func (s *WorkersService) eventStream(resp *http.Response) *EventStream {
+	es := newEventStream(resp, s.client.maxLineSize)
+	if key := s.client.apiKey; key != "" {
+		es.redact = func(text string) string { return strings.ReplaceAll(text, key, redacted) }
+	}
+	return es
 }
 
 // open sends a call that is answered with a stream: POST {agent} for a new
 // run or PUT {agent}/{run} for a message on one, under ndjson/ for the
-// event endpoints. Both add something to the run, so they are sent once:
+// event endpoints, with query (a struct with url tags, or nil) as its
+// query string. Both add something to the run, so they are sent once:
 // never replayed after a server error, nor once the answer started.
-func (s *WorkersService) open(ctx context.Context, ndjson bool, agentID, runID string, body any) (*http.Response, error) {
-	e := endpoint{method: http.MethodPost, path: []string{agentID}, body: body, replay: once}
+func (s *WorkersService) open(ctx context.Context, ndjson bool, agentID, runID string, query, body any) (*http.Response, error) {
+	e := endpoint{method: http.MethodPost, path: []string{agentID}, query: query, body: body, replay: once}
 	if runID != "" {
 		e.method, e.path = http.MethodPut, append(e.path, runID)
 	}

@@ -42,7 +42,7 @@ func agentRun(ctx context.Context, ids demo.IDs) error {
 	}
 	for _, m := range run.Results {
 		for _, p := range m.Content {
-			if p.Type == "tool-call" {
+			if p.Type == toolhouse.PartToolCall {
 				fmt.Printf("%s called %s(%s)\n", m.Role, p.ToolName, p.Args)
 			}
 		}

@@ -9,30 +9,21 @@ package digest
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/toolhouseai/toolhouse-go"
 )
 
 // Today asks the agent for today's digest and returns the text of its
-// answer. An error the agent reports in its stream is returned as an error.
+// whole answer, after any background job the agent hands work to. An error
+// the agent reports in its stream is returned as an error.
 func Today(ctx context.Context, client *toolhouse.Client, agentID string) (string, error) {
-	stream, err := client.Workers.Stream(ctx, agentID, toolhouse.WorkerRunParams{Message: "Today's digest, please"})
+	stream, err := client.Workers.Conversation(agentID).Send(ctx, "Today's digest, please")
 	if err != nil {
 		return "", err
 	}
-	defer stream.Close()
-	var text strings.Builder
-	for ev, err := range stream.All() {
-		if err != nil {
-			return "", err
-		}
-		switch ev.Type {
-		case toolhouse.EventTextDelta:
-			text.WriteString(ev.Text)
-		case toolhouse.EventError:
-			return "", fmt.Errorf("digest agent %s: %s", agentID, ev.Error)
-		}
+	answer, err := stream.Collect()
+	if err != nil {
+		return "", fmt.Errorf("digest agent %s: %w", agentID, err)
 	}
-	return text.String(), nil
+	return answer.Text, nil
 }

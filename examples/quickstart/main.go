@@ -23,7 +23,10 @@ func tour(ctx context.Context, ids demo.IDs) error {
 	chatID, agentID := ids.ChatID, ids.AgentID
 
 	fmt.Println("\n== Agent run: chat", chatID)
-	client, err := toolhouse.NewClient() // key from TOOLHOUSE_API_KEY or ~/.toolhouse
+	client, err := toolhouse.NewClient( // key from TOOLHOUSE_API_KEY or ~/.toolhouse
+		// Look at runs and jobs after 0.2 s at first, not 1 s: this tour's are short.
+		toolhouse.WithPollOptions(toolhouse.PollOptions{Interval: 200 * time.Millisecond}),
+	)
 	if err != nil {
 		return err
 	}

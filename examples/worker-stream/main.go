@@ -1,13 +1,16 @@
 // Command worker-stream calls a deployed agent (a worker) and prints its
-// answer as it arrives: the text, and each tool call with its arguments and
-// result. With -text it reads the plain text stream instead, which has no
-// tool calls.
+// answer: by default as it arrives, the text and each tool call with its
+// arguments and result; with -text as plain text, which has no tool calls;
+// with -collect all at once, when it is complete.
 //
 //	go run ./examples/worker-stream                            # the built-in fake Toolhouse
 //	TOOLHOUSE_API_KEY=th-... go run ./examples/worker-stream -agent <agent ID>
 //
-// An answer may hand work to a background job; this example only reports
-// the job. examples/background-job follows one to the end.
+// An answer may hand work to a background job (Virtual Computer, code
+// interpreter) and go on once the job is done. Every mode here reads the
+// answer to its end: -collect through a Conversation, which follows jobs by
+// itself, the other two by waiting for the job and resuming the run.
+// examples/background-job shows that wait at length.
 package main
 
 import (
@@ -23,7 +26,10 @@ import (
 	"github.com/toolhouseai/toolhouse-go/examples/internal/demo"
 )
 
-var textOnly = flag.Bool("text", false, "read the plain text stream (Workers.Run) instead of the events")
+var (
+	textOnly = flag.Bool("text", false, "read the plain text stream (Workers.Run) instead of the events")
+	collect  = flag.Bool("collect", false, "read the whole answer at once (Conversation.Send, then Collect)")
+)
 
 func main() { demo.Main(demo.Agent, 5*time.Minute, workerStream) }
 
@@ -32,10 +38,31 @@ func workerStream(ctx context.Context, ids demo.IDs) error {
 	if err != nil {
 		return err
 	}
-	if *textOnly {
+	switch {
+	case *textOnly:
 		return text(ctx, client, ids.AgentID)
+	case *collect:
+		return whole(ctx, client, ids.AgentID)
 	}
 	return events(ctx, client, ids.AgentID)
+}
+
+// whole prints the answer once it is complete, background jobs included.
+func whole(ctx context.Context, client *toolhouse.Client, agentID string) error {
+	conv := client.Workers.Conversation(agentID)
+	stream, err := conv.Send(ctx, "Chart the heart rates of three birds")
+	if err != nil {
+		return err
+	}
+	answer, err := stream.Collect() // reads to the end, following background jobs, and closes the stream
+	if err != nil {
+		return err
+	}
+	fmt.Println(answer.Text)
+	for _, call := range answer.ToolCalls {
+		fmt.Printf("[%s(%s) returned %s]\n", call.Name, call.Args, call.Result)
+	}
+	return nil
 }
 
 // events prints the NDJSON events of an answer as they arrive.
@@ -44,25 +71,34 @@ func events(ctx context.Context, client *toolhouse.Client, agentID string) error
 	if err != nil {
 		return err
 	}
-	defer stream.Close()
-	for ev, err := range stream.All() {
-		if err != nil {
+	for {
+		for ev, err := range stream.All() { // All closes the stream when the loop ends
+			if err != nil {
+				return err
+			}
+			switch ev.Type {
+			case toolhouse.EventTextDelta:
+				fmt.Print(ev.Text)
+			case toolhouse.EventToolCall:
+				fmt.Printf("\n[%s %s]\n", ev.ToolName, ev.Args)
+			case toolhouse.EventToolResult:
+				fmt.Printf("[%s returned %s]\n", ev.ToolName, ev.Result)
+			case toolhouse.EventError:
+				return errors.New(ev.Error)
+			}
+		}
+		if stream.JobID() == "" {
+			break // the answer is complete
+		}
+		// A background job has the rest of the answer: wait for it, then
+		// resume the run with an empty message.
+		fmt.Printf("\n(background job %s running…)\n", stream.JobID())
+		if _, err := client.Workers.WaitForJob(ctx, agentID, stream.RunID(), nil); err != nil {
 			return err
 		}
-		switch ev.Type {
-		case toolhouse.EventTextDelta:
-			fmt.Print(ev.Text)
-		case toolhouse.EventToolCall:
-			fmt.Printf("\n[%s %s]\n", ev.ToolName, ev.Args)
-		case toolhouse.EventToolResult:
-			fmt.Printf("[%s returned %s]\n", ev.ToolName, ev.Result)
-		case toolhouse.EventError:
-			return errors.New(ev.Error)
+		if stream, err = client.Workers.ContinueStream(ctx, agentID, stream.RunID(), ""); err != nil {
+			return err
 		}
-	}
-	fmt.Printf("\nrun %s", stream.RunID())
-	if job := stream.JobID(); job != "" {
-		fmt.Printf(", background job %s still running", job)
 	}
 	fmt.Println()
 	return nil
@@ -74,13 +110,25 @@ func text(ctx context.Context, client *toolhouse.Client, agentID string) error {
 	if err != nil {
 		return err
 	}
-	defer text.Close()
 	fmt.Println("run:", text.RunID()) // known before the body is read
-	if _, err := io.Copy(os.Stdout, text); err != nil {
-		return err
-	}
-	if job := text.JobID(); job != "" {
-		fmt.Printf("\nbackground job %s still running", job)
+	for {
+		_, err := io.Copy(os.Stdout, text)
+		text.Close()
+		if err != nil {
+			return err
+		}
+		if text.JobID() == "" {
+			break // the answer is complete
+		}
+		// A background job has the rest of the answer: wait for it, then
+		// resume the run with an empty message.
+		fmt.Printf("\n(background job %s running…)\n", text.JobID())
+		if _, err := client.Workers.WaitForJob(ctx, agentID, text.RunID(), nil); err != nil {
+			return err
+		}
+		if text, err = client.Workers.Continue(ctx, agentID, text.RunID(), ""); err != nil {
+			return err
+		}
 	}
 	fmt.Println()
 	return nil

@@ -109,7 +109,7 @@ func startFake(ids *IDs) (stop func(), err error) {
 		// Make the fake look alive: a run is seen in progress once before
 		// it completes, and streams arrive word by word.
 		toolhousetest.WithRunReads(0, 1),
-		toolhousetest.WithStreamDelay(15*time.Millisecond),
+		toolhousetest.WithStreamDelay(10*time.Millisecond),
 	)
 	for name, value := range map[string]string{
 		"TOOLHOUSE_API_KEY":    srv.APIKey(),

@@ -42,6 +42,7 @@ Workers (deployed agents):
   run AGENT [MESSAGE...]          stream the agent's answer; MESSAGE "-" reads stdin
       -run RUN                    continue run RUN instead of starting one
       -var NAME=VALUE             fill a variable of the agent's prompt (repeatable)
+      -bundle BUNDLE              the bundle of tools for a new run
       -json                       write the events as NDJSON instead of text
 
 Agent runs:

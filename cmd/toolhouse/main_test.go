@@ -101,7 +101,8 @@ func TestUsage(t *testing.T) {
 		{[]string{"runs", "list", "-x"}, exitUsage, "flag provided but not defined: -x"},
 		{[]string{"-poll", "soon", "runs", "list"}, exitUsage, `invalid value "soon" for flag -poll`},
 		{[]string{"run", "-var", "novalue", "agent"}, exitUsage, `"novalue" is not NAME=VALUE`},
-		{[]string{"run", "-run", "r1", "-var", "a=b", "agent"}, exitUsage, "-var applies to a new run"},
+		{[]string{"run", "-run", "r1", "-var", "a=b", "agent"}, exitUsage, "-var and -bundle apply to a new run"},
+		{[]string{"run", "-run", "r1", "-bundle", "b", "agent"}, exitUsage, "-var and -bundle apply to a new run"},
 	} {
 		r := cli(t, nil, tc.args...)
 		assert.Equal(t, tc.code, r.code, "%q: %s", tc.args, r.stderr)
@@ -194,13 +195,14 @@ func indexOf(s []string, v string) int {
 func TestRunWithVarsFollowsTheJobToo(t *testing.T) {
 	t.Parallel()
 	srv := fake(t)
-	r := cli(t, srv, "-poll", "2ms", "run", "-var", "city=Rome", toolhousetest.DemoAgentID, "hi")
+	r := cli(t, srv, "-poll", "2ms", "run", "-var", "city=Rome", "-bundle", "weather tools", toolhousetest.DemoAgentID, "hi")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "finished; the answer goes on")
 	var posted bool
 	for _, req := range srv.Requests() {
 		if req.Method == http.MethodPost && req.API == toolhousetest.WorkersAPI {
 			assert.JSONEq(t, `{"message":"hi","vars":{"city":"Rome"}}`, string(req.Body))
+			assert.Equal(t, "weather tools", req.Query.Get("bundle"))
 			posted = true
 		}
 	}

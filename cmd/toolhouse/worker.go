@@ -20,13 +20,15 @@ func runWorker(ctx context.Context, c *toolhouse.Client, args []string, t *termi
 	runID := fs.String("run", "", "continue this run instead of starting a new one")
 	v := vars{}
 	fs.Var(v, "var", "NAME=VALUE for the agent's prompt (repeatable; new runs only)")
+	bundle := fs.String("bundle", "", "the bundle of tools for a new run")
 	pos, err := parse(fs, args, 1, -1, "AGENT [MESSAGE...]")
 	if err != nil {
 		return err
 	}
 	agentID, message := pos[0], strings.Join(pos[1:], " ")
-	if *runID != "" && len(v) > 0 {
-		return usagef("-var applies to a new run, not to -run %s", *runID)
+	params := *bundle != "" || len(v) > 0 // what only Stream can send
+	if *runID != "" && params {
+		return usagef("-var and -bundle apply to a new run, not to -run %s", *runID)
 	}
 	if message == "-" {
 		b, err := io.ReadAll(io.LimitReader(t.in, 1<<20))
@@ -41,10 +43,11 @@ func runWorker(ctx context.Context, c *toolhouse.Client, args []string, t *termi
 	switch {
 	case *runID != "":
 		stream, err = c.Workers.ResumeConversation(agentID, *runID).Send(ctx, message)
-	case len(v) > 0:
-		// Conversation.Send carries a message only: variables go with
-		// Stream, and the run is followed from its ID once the answer ends.
-		stream, err = c.Workers.Stream(ctx, agentID, toolhouse.WorkerRunParams{Message: message, Vars: v})
+	case params:
+		// Conversation.Send carries a message only: variables and a bundle
+		// go with Stream, and the run is followed from its ID once the
+		// answer ends.
+		stream, err = c.Workers.Stream(ctx, agentID, toolhouse.WorkerRunParams{Message: message, Vars: v.orNil(), Bundle: *bundle})
 	default:
 		stream, err = c.Workers.Conversation(agentID).Send(ctx, message)
 	}
@@ -57,7 +60,7 @@ func runWorker(ctx context.Context, c *toolhouse.Client, args []string, t *termi
 	if err := p.answer(stream); err != nil {
 		return err
 	}
-	if len(v) > 0 && job != "" {
+	if params && job != "" {
 		if err := p.followJob(ctx, c, agentID, run, job); err != nil {
 			return err
 		}

@@ -177,7 +177,7 @@ func (s *WorkersService) WaitForJob(ctx context.Context, agentID, runID string, 
 	if err := checkRun(agentID, runID); err != nil {
 		return nil, err
 	}
-	loop, err := s.client.loop(opts)
+	loop, err := s.client.loop(ctx, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -66,6 +66,7 @@ type config struct {
 	retryBase, retryMax time.Duration
 	requestTimeout      time.Duration // bound of one attempt; 0: none
 	maxResponseSize     int64         // largest JSON body read
+	maxJobCycles        int           // background jobs one Conversation.Send follows
 	logger              *slog.Logger
 	poll                PollOptions
 	maxLineSize         int
@@ -95,6 +96,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		retryMax:        retry.DefaultMax,
 		requestTimeout:  defaultRequestTimeout,
 		maxResponseSize: defaultMaxResponseSize,
+		maxJobCycles:    defaultMaxJobCycles,
 		maxLineSize:     DefaultMaxLineSize,
 		sleep:           retry.Sleep,
 		now:             time.Now,

@@ -144,6 +144,10 @@ const (
 	// agent run with a long history is a few MiB) and low enough that a
 	// broken or hostile server cannot exhaust a service's memory.
 	defaultMaxResponseSize = 64 << 20
+	// defaultMaxJobCycles is far more background jobs than one answer
+	// starts; a server that starts a job on every resumed answer meets it
+	// instead of keeping a Send going forever.
+	defaultMaxJobCycles = 50
 )
 
 // WithRequestTimeout bounds one attempt of a call: for a JSON call the
@@ -177,6 +181,20 @@ func WithMaxResponseSize(n int64) Option {
 			return fmt.Errorf("toolhouse: WithMaxResponseSize: %d is not positive", n)
 		}
 		c.maxResponseSize = n
+		return nil
+	}
+}
+
+// WithMaxJobCycles sets how many background jobs one Conversation.Send
+// follows (default 50). The stream of a Send whose answers start more jobs
+// than that ends with an error matching ErrTooManyJobs; the run is left as
+// it is, and a Send with an empty message takes it up again.
+func WithMaxJobCycles(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("toolhouse: WithMaxJobCycles: %d is not positive", n)
+		}
+		c.maxJobCycles = n
 		return nil
 	}
 }

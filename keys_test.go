@@ -347,6 +347,27 @@ func TestSecretFindsEveryWrittenFormOfTheKey(t *testing.T) {
 		assert.Equal(t, want, key.redact(in), "%q", in)
 		assert.Equal(t, want != in, key.in([]byte(in)), "%q", in)
 	}
+	// Beyond ASCII: \u escapes, and a surrogate pair for an emoji.
+	wide := newSecret("th-ключ-😀-xyz")
+	for _, in := range []string{`th-ключ-😀-xyz`, `th-\u043a\u043B\u044e\u0447-\ud83d\ude00-xyz`, `th-ключ-\uD83D\uDE00-xyz`} {
+		assert.Equal(t, "<"+redacted+">", wide.redact("<"+in+">"), "%q", in)
+	}
+	assert.Equal(t, `th-ключ-\ud83d-xyz`, wide.redact(`th-ключ-\ud83d-xyz`), "half a surrogate pair is not the key")
+
+	// A short key counts only as a credential, a whole word after Bearer.
+	short := newSecret("ab1")
+	for in, want := range map[string]string{
+		"Bearer ab1":         "Bearer " + redacted,
+		"bearer\tab1, then":  "bearer\t" + redacted + ", then",
+		"Bearer ab12":        "Bearer ab12",
+		"tab1 stab1 ab1":     "tab1 stab1 ab1",
+		`Bearer \u0061b1"`:   "Bearer " + redacted + `"`,
+		"ab1":                redacted, // the whole value
+		"Bearerab1, Bearer ": "Bearerab1, Bearer ",
+	} {
+		assert.Equal(t, want, short.redact(in), "%q", in)
+	}
+
 	var none secret
 	assert.Equal(t, "th-a/b+c", none.redact("th-a/b+c"), "no key, nothing to redact")
 	assert.False(t, none.in([]byte("anything")))

@@ -2,12 +2,12 @@ package toolhouse
 
 import (
 	"bytes"
-	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // redacted stands in for the API key wherever a server echoed it back.
@@ -30,12 +30,11 @@ const fragmentLen = 8
 // reflection-based printer can reach the key.
 type secret func() *secretValue
 
-// secretValue is the key and what finds its copies in text.
+// secretValue is the key and what finds its pieces in text.
 type secretValue struct {
 	text string
 
 	once      sync.Once
-	copies    *regexp.Regexp      // group 1: the key, any character of it possibly a JSON escape
 	fragments map[string]struct{} // the key's runs of fragmentLen bytes (long keys only)
 }
 
@@ -59,56 +58,10 @@ func (s secret) value() string {
 // short reports whether the key is too short to be searched for anywhere.
 func (v *secretValue) short() bool { return len(v.text) < minSecretLen }
 
-// compile builds the matchers once, on first use.
-func (v *secretValue) compile() {
-	v.once.Do(func() {
-		var pat strings.Builder
-		if v.short() {
-			pat.WriteString(`(?i:bearer)\s+`)
-		}
-		pat.WriteByte('(')
-		for _, r := range v.text {
-			pat.WriteString("(?:")
-			pat.WriteString(regexp.QuoteMeta(string(r)))
-			for _, esc := range jsonEscapes(r) {
-				pat.WriteByte('|')
-				pat.WriteString(esc)
-			}
-			pat.WriteByte(')')
-		}
-		pat.WriteByte(')')
-		v.copies = regexp.MustCompile(pat.String())
-		if len(v.text) >= 2*fragmentLen {
-			v.fragments = make(map[string]struct{}, len(v.text))
-			for i := 0; i+fragmentLen <= len(v.text); i++ {
-				v.fragments[v.text[i:i+fragmentLen]] = struct{}{}
-			}
-		}
-	})
-}
-
-// jsonEscapes returns the patterns of the ways JSON can write r with a
-// backslash: \uXXXX in either case (a surrogate pair beyond the BMP), and
-// the short escapes.
-func jsonEscapes(r rune) []string {
-	hex := func(r rune) string { return fmt.Sprintf(`\\u(?i:%04x)`, r) }
-	var out []string
-	if r > 0xFFFF {
-		r -= 0x10000
-		out = append(out, hex(0xD800+(r>>10))+hex(0xDC00+(r&0x3FF)))
-	} else {
-		out = append(out, hex(r))
-	}
-	if r == '/' {
-		out = append(out, `\\/`)
-	}
-	return out
-}
-
 // redactBytes returns b with every copy of the key replaced, written
 // plainly or with JSON escapes (a server that echoes the request inside a
 // JSON string may escape any character). It returns b itself when there
-// is nothing to replace.
+// is nothing to replace. It takes time linear in len(b).
 func (s secret) redactBytes(b []byte) []byte {
 	if s == nil {
 		return b
@@ -120,22 +73,136 @@ func (s secret) redactBytes(b []byte) []byte {
 		}
 		return bytes.ReplaceAll(b, []byte(v.text), []byte(redacted))
 	}
-	v.compile()
 	var out []byte
 	last := 0
-	for _, m := range v.copies.FindAllSubmatchIndex(b, -1) {
-		start, end := m[2], m[3]
-		if v.short() && end < len(b) && isKeyByte(b[end]) {
-			continue // only the start of a longer word
+	for i := 0; i < len(b); {
+		start, end := v.copyFrom(b, i)
+		if end == 0 {
+			i++
+			continue
 		}
 		out = append(out, b[last:start]...)
 		out = append(out, redacted...)
-		last = end
+		i, last = end, end
 	}
 	if out == nil {
 		return b
 	}
 	return append(out, b[last:]...)
+}
+
+// copyFrom returns where a copy of the key that starts at b[i] is, or
+// end 0. A long key may start anywhere; a short one only as the whole
+// word after "Bearer ", where it stands as a credential.
+func (v *secretValue) copyFrom(b []byte, i int) (start, end int) {
+	if !v.short() {
+		if b[i] != v.text[0] && b[i] != '\\' {
+			return 0, 0
+		}
+		if n := v.copyAt(b[i:]); n > 0 {
+			return i, i + n
+		}
+		return 0, 0
+	}
+	const scheme = "bearer"
+	if len(b)-i < len(scheme)+1 || !bytes.EqualFold(b[i:i+len(scheme)], []byte(scheme)) {
+		return 0, 0
+	}
+	j := i + len(scheme)
+	for j < len(b) && (b[j] == ' ' || b[j] == '\t') {
+		j++
+	}
+	if j == i+len(scheme) {
+		return 0, 0
+	}
+	n := v.copyAt(b[j:])
+	if n == 0 || j+n < len(b) && isKeyByte(b[j+n]) {
+		return 0, 0 // not the key, or only the start of a longer word
+	}
+	return j, j + n
+}
+
+// copyAt returns the length of the copy of the key at the start of b,
+// each of its characters written plainly or as a JSON escape, or 0.
+func (v *secretValue) copyAt(b []byte) int {
+	j := 0
+	for _, want := range v.text {
+		if j >= len(b) {
+			return 0
+		}
+		got, n := rune(b[j]), 1
+		switch {
+		case got == '\\':
+			got, n = jsonEscapeAt(b[j:])
+		case got >= utf8.RuneSelf:
+			got, n = utf8.DecodeRune(b[j:])
+		}
+		if n == 0 || got != want {
+			return 0
+		}
+		j += n
+	}
+	return j
+}
+
+// jsonEscapeAt decodes the JSON escape at the start of b: the character it
+// writes and its length, or length 0 if it is none.
+func jsonEscapeAt(b []byte) (rune, int) {
+	if len(b) < 2 {
+		return 0, 0
+	}
+	switch b[1] {
+	case '"', '\\', '/':
+		return rune(b[1]), 2
+	case 'b':
+		return '\b', 2
+	case 'f':
+		return '\f', 2
+	case 'n':
+		return '\n', 2
+	case 'r':
+		return '\r', 2
+	case 't':
+		return '\t', 2
+	case 'u':
+		r, ok := hex4(b[2:])
+		if !ok {
+			return 0, 0
+		}
+		if !utf16.IsSurrogate(r) {
+			return r, 6
+		}
+		if len(b) >= 12 && b[6] == '\\' && b[7] == 'u' {
+			if low, ok := hex4(b[8:]); ok {
+				if r = utf16.DecodeRune(r, low); r != utf8.RuneError {
+					return r, 12
+				}
+			}
+		}
+	}
+	return 0, 0
+}
+
+// hex4 reads four hexadecimal digits, in either case.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
 
 // redact is redactBytes for a string.
@@ -171,7 +238,14 @@ func (s secret) scrubText(text string) string {
 		return text
 	}
 	v := s()
-	v.compile()
+	v.once.Do(func() {
+		if len(v.text) >= 2*fragmentLen {
+			v.fragments = make(map[string]struct{}, len(v.text))
+			for i := 0; i+fragmentLen <= len(v.text); i++ {
+				v.fragments[v.text[i:i+fragmentLen]] = struct{}{}
+			}
+		}
+	})
 	if v.fragments == nil || len(text) < fragmentLen {
 		return text
 	}

@@ -72,13 +72,15 @@ type AgentRunCreateParams struct {
 	Bundle      string            `json:"bundle,omitempty"`
 	ToolhouseID string            `json:"toolhouse_id,omitempty"`
 	Vars        map[string]string `json:"vars,omitempty"`
-	CallbackURL string            `json:"callback_url,omitempty"` // receives {"run_id","status","last_agent_message"} when the run ends
+	CallbackURL string            `json:"callback_url,omitempty"` // receives {"run_id","status","last_agent_message"} when the run ends: see CallbackHandler
 	ScheduleID  string            `json:"schedule_id,omitempty"`
 }
 
 // Create starts an agent run (POST v1/agent-runs). The run is queued; use
-// Wait to follow it to the end. Create is not retried after a server error,
-// since the run may have started.
+// Wait to follow it to the end, or set p.CallbackURL to be told when it
+// ends: CallbackHandler receives that POST, and its doc shows how to guard
+// the URL, since the callback is not signed. Create is not retried after a
+// server error, since the run may have started.
 func (s *AgentRunsService) Create(ctx context.Context, p AgentRunCreateParams) (*AgentRun, error) {
 	if strings.TrimSpace(p.ChatID) == "" {
 		return nil, &ArgumentError{Arg: "p.ChatID", Reason: "must not be empty"}

@@ -18,7 +18,7 @@ import (
 // attempt sends req once, under the request timeout, and returns a 2xx
 // response (with its body read, for wholeBody) or the attempt's error: an
 // *APIError for any other status, after reading its body.
-func (c *Client) attempt(req *http.Request, x exchange) (*http.Response, []byte, error) {
+func (c *Client) attempt(req *http.Request, x exchange, red redactor) (*http.Response, []byte, error) {
 	b := c.bound(req.Context(), x)
 	resp, err := c.hc.Do(req.WithContext(b.ctx))
 	if err != nil {
@@ -31,7 +31,7 @@ func (c *Client) attempt(req *http.Request, x exchange) (*http.Response, []byte,
 		resp.Request = req
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		apiErr := c.readAPIError(resp)
+		apiErr := readAPIError(resp, red)
 		b.release()
 		return resp, nil, apiErr
 	}

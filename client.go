@@ -1,6 +1,7 @@
 // Package toolhouse is a Go client for the Toolhouse agent platform: agent
-// runs and schedules on the platform API, and deployed agents (workers)
-// with their text and NDJSON streams and background jobs.
+// runs, schedules, agents and their secrets on the platform API, deployed
+// agents (workers) with their text and NDJSON streams and background jobs,
+// and a handler for the callback that ends a run.
 //
 // Create a Client with NewClient; it finds the API key in the environment
 // (TOOLHOUSE_API_KEY, then ~/.toolhouse) unless given one. Every call
@@ -47,6 +48,10 @@ type Client struct {
 	Schedules *SchedulesService
 	// Workers calls deployed agents and streams their answers.
 	Workers *WorkersService
+	// Agents deploys and manages the agents that Workers runs.
+	Agents *AgentsService
+	// Secrets stores the values agents read (credentials).
+	Secrets *SecretsService
 
 	common service // shared by the services, as their only field
 
@@ -112,7 +117,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	if err := c.config.settle(); err != nil {
 		return nil, err
 	}
-	if err := checkKey(c.key.value(), c.keySource); err != nil {
+	if err := checkAPIKey(c.key.value(), c.keySource); err != nil {
 		return nil, err
 	}
 	c.hc = withRedirectPolicy(c.hc)
@@ -120,6 +125,8 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.AgentRuns = (*AgentRunsService)(&c.common)
 	c.Schedules = (*SchedulesService)(&c.common)
 	c.Workers = (*WorkersService)(&c.common)
+	c.Agents = (*AgentsService)(&c.common)
+	c.Secrets = (*SecretsService)(&c.common)
 	return c, nil
 }
 

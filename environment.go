@@ -61,10 +61,10 @@ func keyFromFile(r io.Reader) string {
 	return ""
 }
 
-// checkKey refuses a key that cannot be right, before it is sent: the
+// checkAPIKey refuses a key that cannot be right, before it is sent: the
 // error says where the key came from and what is wrong with it, and never
 // repeats it, not even in part.
-func checkKey(key, source string) error {
+func checkAPIKey(key, source string) error {
 	if key == "" {
 		return nil
 	}
@@ -155,7 +155,7 @@ func (cfg *config) settle() error {
 	}
 	if cfg.key == nil && !cfg.noEnv {
 		key, source := keyFromEnvironment()
-		cfg.key, cfg.keySource = newSecret(key), source
+		cfg.key, cfg.keySource = newAPIKey(key), source
 	}
 	var err error
 	if cfg.baseURL == nil {

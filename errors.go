@@ -130,19 +130,19 @@ func (e *APIError) Is(target error) bool {
 }
 
 // newAPIError builds the error for a non-2xx response from its body, read
-// up to a little more than maxErrorBody. Every copy of key goes from what
-// the error holds (body, headers, request ID, message) before anything is
-// cut, so that no cut leaves a piece of it.
-func newAPIError(resp *http.Response, body []byte, key secret) *APIError {
-	body = key.redactBytes(body)
+// up to a little more than maxErrorBody. Every copy of a secret of r goes
+// from what the error holds (body, headers, request ID, message) before
+// anything is cut, so that no cut leaves a piece of it.
+func newAPIError(resp *http.Response, body []byte, r redactor) *APIError {
+	body = r.redactBytes(body)
 	if len(body) > maxErrorBody {
 		body = body[:maxErrorBody]
 	}
 	e := &APIError{
 		StatusCode: resp.StatusCode,
 		Body:       body,
-		Header:     key.redactHeader(resp.Header),
-		Message:    errorMessage(body, key),
+		Header:     r.redactHeader(resp.Header),
+		Message:    errorMessage(body, r),
 	}
 	if resp.Request != nil {
 		e.Method = resp.Request.Method
@@ -158,9 +158,16 @@ func newAPIError(resp *http.Response, body []byte, key secret) *APIError {
 }
 
 // errorMessage extracts a readable message from an error body: one line
-// of text, the key redacted (also where the body had it JSON-escaped),
-// control characters escaped, a few hundred bytes at most.
-func errorMessage(body []byte, key secret) string {
+// of text, the secrets of r redacted (also where the body had them
+// JSON-escaped), control characters escaped, a few hundred bytes at most.
+func errorMessage(body []byte, r redactor) string {
+	// Collapsing white space, escaping and cutting may each form a copy of
+	// a secret that the body did not hold as such: look once more.
+	return r.redact(bodyMessage(body, r))
+}
+
+// bodyMessage is errorMessage before its last redaction.
+func bodyMessage(body []byte, r redactor) string {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return ""
@@ -176,7 +183,7 @@ func errorMessage(body []byte, key secret) string {
 				if msg := messageFrom(raw); msg != "" {
 					// The server's text goes into Error() and log lines:
 					// keep it to a few hundred bytes (Body has it all).
-					return truncate(cleanText(key.redact(msg)), maxMessage)
+					return truncate(cleanText(r.redact(msg)), maxMessage)
 				}
 			}
 		}

@@ -26,7 +26,7 @@ func FuzzErrorMessage(f *testing.F) {
 	}
 	f.Add([]byte(`{"detail":"bad key ` + testKey + `\r\n\u001b[2J"}`))
 	f.Add([]byte("<title>\u202e" + testKey[:20] + "</title>"))
-	key := newSecret(testKey)
+	key := redactor{newAPIKey(testKey)()}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		msg := errorMessage(key.redactBytes(body), key)
 		if len(msg) > maxMessageBytes {

@@ -334,7 +334,7 @@ func TestAOneCharacterKeyLeavesOrdinaryTextAlone(t *testing.T) {
 
 func TestSecretFindsEveryWrittenFormOfTheKey(t *testing.T) {
 	t.Parallel()
-	key := newSecret("th-a/b+c")
+	key := redactor{newAPIKey("th-a/b+c")()}
 	tests := map[string]string{
 		`th-a/b+c`:                 redacted,
 		`"th-a\/b+c"`:              `"` + redacted + `"`,
@@ -348,14 +348,14 @@ func TestSecretFindsEveryWrittenFormOfTheKey(t *testing.T) {
 		assert.Equal(t, want != in, key.in([]byte(in)), "%q", in)
 	}
 	// Beyond ASCII: \u escapes, and a surrogate pair for an emoji.
-	wide := newSecret("th-ключ-😀-xyz")
+	wide := redactor{newAPIKey("th-ключ-😀-xyz")()}
 	for _, in := range []string{`th-ключ-😀-xyz`, `th-\u043a\u043B\u044e\u0447-\ud83d\ude00-xyz`, `th-ключ-\uD83D\uDE00-xyz`} {
 		assert.Equal(t, "<"+redacted+">", wide.redact("<"+in+">"), "%q", in)
 	}
 	assert.Equal(t, `th-ключ-\ud83d-xyz`, wide.redact(`th-ключ-\ud83d-xyz`), "half a surrogate pair is not the key")
 
 	// A short key counts only as a credential, a whole word after Bearer.
-	short := newSecret("ab1")
+	short := redactor{newAPIKey("ab1")()}
 	for in, want := range map[string]string{
 		"Bearer ab1":         "Bearer " + redacted,
 		"bearer\tab1, then":  "bearer\t" + redacted + ", then",
@@ -368,7 +368,11 @@ func TestSecretFindsEveryWrittenFormOfTheKey(t *testing.T) {
 		assert.Equal(t, want, short.redact(in), "%q", in)
 	}
 
-	var none secret
+	// A secret a call carries (a Secrets.Set value) goes however short.
+	value := redactor{newSecret("ab1")()}
+	assert.Equal(t, "t"+redacted+" s"+redacted+" "+redacted, value.redact("tab1 sab1 ab1"))
+
+	var none redactor
 	assert.Equal(t, "th-a/b+c", none.redact("th-a/b+c"), "no key, nothing to redact")
 	assert.False(t, none.in([]byte("anything")))
 }

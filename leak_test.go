@@ -76,7 +76,8 @@ func countedServer(t *testing.T, h http.Handler) (*httptest.Server, *connCounter
 }
 
 func TestConnectionReusedAcrossSuccessesAndErrors(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it counts connections, and a loaded machine widens the
+	// race below.
 	bigPage := "<html><head><title>500 Internal Server Error</title></head><body>" +
 		strings.Repeat("<p>stack frame</p>\n", 5000) + "</body></html>" // 95 KB: more than one read, more than the 64 KiB drain
 	srv, counter := countedServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -132,8 +133,13 @@ func TestConnectionReusedAcrossSuccessesAndErrors(t *testing.T) {
 		require.Equal(t, call.want, apiErr.StatusCode, "call %d (%s)", i, call.name)
 	}
 
-	accepted, _, _ := counter.counts()
-	assert.Equal(t, 1, accepted, "%d sequential calls, successes and errors, share one connection", n)
+	// A body read to its end hands its connection back from the
+	// transport's read loop, which can lose the race against the next
+	// call's dial on a busy machine: a spare connection or two is that
+	// race, not a leak, which would cost one per error (hundreds).
+	accepted, _, maxOpen := counter.counts()
+	assert.LessOrEqual(t, accepted, 3, "%d sequential calls, successes and errors, share their connection", n)
+	assert.LessOrEqual(t, maxOpen, 2)
 	assert.Empty(t, h.sleeps(), "retries are disabled")
 }
 

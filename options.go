@@ -18,7 +18,7 @@ type Option func(*config) error
 // (scheme, host and port) of the base URL of the API called.
 func WithAPIKey(key string) Option {
 	return func(c *config) error {
-		c.key, c.keySource = newSecret(strings.TrimSpace(key)), "WithAPIKey"
+		c.key, c.keySource = newAPIKey(strings.TrimSpace(key)), "WithAPIKey"
 		return nil
 	}
 }

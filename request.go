@@ -45,6 +45,7 @@ type endpoint struct {
 	query    any      // a struct with `url` tags, or nil
 	body     any      // JSON-encoded when non-nil
 	replay   replay
+	secrets  []string // hidden like the API key in errors (a secret's value)
 }
 
 // newRequest builds the request for e: URL from the right base with each
@@ -138,16 +139,18 @@ const (
 // response whose body the caller must close. A non-2xx answer becomes an
 // *APIError, after the body (at most 1 MiB of it) has been read and
 // closed. Nothing is retried once a 2xx response arrived: a stream's body
-// is never replayed.
-func (c *Client) send(req *http.Request, r replay) (*http.Response, error) {
-	resp, _, err := c.sendRetrying(req, r, headersOnly)
-	return resp, c.scrub(err)
+// is never replayed. The API key and the secrets never appear in the error.
+func (c *Client) send(req *http.Request, r replay, secrets ...string) (*http.Response, error) {
+	red := c.redactor(secrets...)
+	resp, _, err := c.sendRetrying(req, r, headersOnly, red)
+	return resp, red.scrub(err)
 }
 
 // sendRetrying sends req until an attempt succeeds or the replay rule r
 // gives up, and returns the 2xx response: for wholeBody, with its body
-// read into the returned bytes and closed.
-func (c *Client) sendRetrying(req *http.Request, r replay, x exchange) (*http.Response, []byte, error) {
+// read into the returned bytes and closed. Its errors are not scrubbed
+// yet; an *APIError is already redacted of red's secrets.
+func (c *Client) sendRetrying(req *http.Request, r replay, x exchange, red redactor) (*http.Response, []byte, error) {
 	ctx := req.Context()
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
@@ -158,8 +161,8 @@ func (c *Client) sendRetrying(req *http.Request, r replay, x exchange) (*http.Re
 			req = retryRequest(req)
 		}
 		start := c.now()
-		resp, body, err := c.attempt(req, x)
-		c.logAttempt(req, resp, attempt, start, err)
+		resp, body, err := c.attempt(req, x, red)
+		c.logAttempt(req, resp, attempt, start, err, red)
 		if err == nil {
 			return resp, body, nil
 		}
@@ -225,16 +228,16 @@ func retryRequest(req *http.Request) *http.Request {
 // readAPIError reads the body of a failed response (at most maxErrorBody of
 // it is kept), closes it, and returns the error it describes, with every
 // copy of the key redacted before anything is cut.
-func (c *Client) readAPIError(resp *http.Response) *APIError {
-	// Read past the cap by the longest form of the key (every character a
-	// \uXXXX escape), so that a copy that straddles the cap is whole when
-	// it is redacted and the cut cannot leave a piece of it.
-	margin := int64(6 * len(c.key.value()))
+func readAPIError(resp *http.Response, red redactor) *APIError {
+	// Read past the cap by the longest form of a secret (every character
+	// a \uXXXX escape), so that a copy that straddles the cap is whole
+	// when it is redacted and the cut cannot leave a piece of it.
+	margin := int64(6 * red.longest())
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+margin))
 	// Drain a little more so the connection can be reused, then close.
 	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 	resp.Body.Close()
-	return newAPIError(resp, body, c.key)
+	return newAPIError(resp, body, red)
 }
 
 // transportError names the request in an error from the HTTP client,
@@ -243,7 +246,7 @@ func transportError(req *http.Request, err error) error {
 	return fmt.Errorf("toolhouse: %s %s: %w", req.Method, redactURL(req.URL.String()), redactURLError(err))
 }
 
-func (c *Client) logAttempt(req *http.Request, resp *http.Response, attempt int, start time.Time, err error) {
+func (c *Client) logAttempt(req *http.Request, resp *http.Response, attempt int, start time.Time, err error, red redactor) {
 	if c.logger == nil || !c.logger.Enabled(req.Context(), slog.LevelDebug) {
 		return
 	}
@@ -255,7 +258,7 @@ func (c *Client) logAttempt(req *http.Request, resp *http.Response, attempt int,
 	var apiErr *APIError
 	if err != nil && !errors.As(err, &apiErr) {
 		// An API error's message comes from the body, which is never logged.
-		attrs = append(attrs, "error", c.scrub(err).Error())
+		attrs = append(attrs, "error", red.scrub(err).Error())
 	}
 	c.logger.DebugContext(req.Context(), "toolhouse: request", attrs...)
 }
@@ -267,21 +270,22 @@ func (c *Client) do(ctx context.Context, e endpoint, v any) (*http.Response, err
 	if err != nil {
 		return nil, err
 	}
-	resp, body, err := c.sendRetrying(req, e.replay, wholeBody)
+	red := c.redactor(e.secrets...)
+	resp, body, err := c.sendRetrying(req, e.replay, wholeBody, red)
 	if err != nil {
-		return nil, c.scrub(err)
+		return nil, red.scrub(err)
 	}
 	if v == nil || len(bytes.TrimSpace(body)) == 0 {
 		return resp, nil
 	}
 	if err := decodeJSON(body, v); err != nil {
-		if c.key.in(body) {
+		if red.in(body) {
 			// The error may quote a piece of the body (a timestamp, a
-			// snippet) that cuts a copy of the key: describe the failure
-			// from a copy of the body without the key.
-			err = decodeError(c.key.redactBytes(body), v)
+			// snippet) that cuts a copy of a secret: describe the failure
+			// from a copy of the body without the secrets.
+			err = decodeError(red.redactBytes(body), v)
 		}
-		return resp, c.scrub(fmt.Errorf("toolhouse: %s %s: decoding the %d response: %w",
+		return resp, red.scrub(fmt.Errorf("toolhouse: %s %s: decoding the %d response: %w",
 			req.Method, req.URL.Path, resp.StatusCode, err))
 	}
 	return resp, nil
@@ -294,7 +298,7 @@ func decodeError(body []byte, v any) error {
 	if err := decodeJSON(body, fresh); err != nil {
 		return err
 	}
-	return errors.New("the body does not fit the expected shape (details withheld: they quote the API key)")
+	return errors.New("the body does not fit the expected shape (details withheld: they quote a secret)")
 }
 
 // envelope is the platform API's success body, {"data": ...}.

@@ -3,7 +3,6 @@ package toolhousetest
 import (
 	"net/http"
 	"slices"
-	"time"
 )
 
 // runView is an agent run as the platform sends it.
@@ -27,6 +26,7 @@ type runView struct {
 // agentRun is a run and where it is in its chat's script.
 type agentRun struct {
 	runView
+	chat    Chat   // the script it plays, as it was when the run began
 	reads   int    // GETs since it was (re)queued
 	turn    int    // the chat's next Turn
 	message string // the message the next Turn answers
@@ -60,18 +60,21 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) {
 	if !b.check(w) {
 		return
 	}
-	chat, known := s.cfg.chats[chatID]
+	s.mu.Lock()
+	chat, known := s.chat(chatID)
 	if !known {
+		s.mu.Unlock()
 		writeDetail(w, http.StatusForbidden, "Chat ID is invalid or does not belong to you")
 		return
 	}
-	now := stamp(time.Now())
+	now := s.stamp()
 	run := &agentRun{
 		runView: runView{
 			ID: newID(), ChatID: chatID, UserID: UserID, Status: "queued", Results: []wireMessage{},
 			CreatedAt: now, UpdatedAt: now, Bundle: "default", ToolhouseID: "default",
 			Vars: vars, CallbackURL: cb,
 		},
+		chat:    chat,
 		message: chat.Prompt,
 	}
 	if hasSchedule {
@@ -83,7 +86,7 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) {
 	if hasTH {
 		run.ToolhouseID = thID
 	}
-	s.mu.Lock()
+	s.countRun(chatID)
 	s.runs.add(run.ID, run)
 	v := run.view()
 	s.mu.Unlock()
@@ -102,7 +105,7 @@ func (s *Server) listRuns(w http.ResponseWriter, _ *http.Request) {
 
 // getRun answers a run and moves it one read further: queued, in_progress,
 // then completed (or failed) with its results.
-func (s *Server) getRun(w http.ResponseWriter, id string) {
+func (s *Server) getRun(w http.ResponseWriter, r *http.Request, id string) {
 	if !pathUUID(w, "run_id", id) {
 		return
 	}
@@ -128,22 +131,22 @@ func (s *Server) getRun(w http.ResponseWriter, id string) {
 	v := run.view()
 	s.mu.Unlock()
 	if cb != nil {
-		s.notify(cb.url, cb.payload)
+		s.notify(r.Context(), cb.url, cb.payload)
 	}
 	writeData(w, v)
 }
 
 func (s *Server) setStatus(run *agentRun, status string) {
 	if run.Status != status {
-		run.Status, run.UpdatedAt = status, stamp(time.Now())
+		run.Status, run.UpdatedAt = status, s.stamp()
 	}
 }
 
 // finishRun plays the chat's next Turn into the run's results. It returns
 // the callback to send, if the run has a callback URL.
 func (s *Server) finishRun(run *agentRun) *callback {
-	chat := s.cfg.chats[run.ChatID]
-	a := play(turnFor(chat.Turns, run.turn, run.message), run.message, s.callID)
+	chat := run.chat
+	a := play(turnFor(chat.Turns, chat.reply, run.turn, slices.Clip(run.Results), run.message), run.message, "", s.callID)
 	run.turn++
 	switch {
 	case a.outOfExecs:
@@ -162,7 +165,7 @@ func (s *Server) finishRun(run *agentRun) *callback {
 		last := a.lastText
 		run.LastAgentMessage = &last
 	}
-	run.UpdatedAt = stamp(time.Now())
+	run.UpdatedAt = s.stamp()
 	if run.CallbackURL == nil {
 		return nil
 	}

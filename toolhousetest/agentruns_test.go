@@ -157,12 +157,71 @@ func TestAgentRunContinue(t *testing.T) {
 	assert.Equal(t, "Perfect, thank you!", second.Results[len(first.Results)].Text())
 	assert.Contains(t, second.LastAgentMessage, "You're welcome")
 
-	// Past the script the agent echoes.
+	// Past the script the demo chat answers from the run's history.
 	_, err = client.AgentRuns.Continue(ctx, run.ID, "ping")
 	require.NoError(t, err)
 	third, err := client.AgentRuns.Wait(ctx, run.ID, nil)
 	require.NoError(t, err)
-	assert.Equal(t, "You said: ping", third.LastAgentMessage)
+	assert.Equal(t, "You first asked me: “Generate a random pet fact and send it to me via email. Look into memory for past pet facts "+
+		"I already know about, and store the new fact in memory.” "+
+		"My last answer was: “You're welcome! Ask me any time for another pet fact. 🐦” Now you say: “ping.”",
+		third.LastAgentMessage)
+
+	// A chat of your own echoes.
+	_, client = start(t, WithChat(Chat{ID: "0b8e1c7e-5d2a-4f8e-9c3b-7a1d2e3f4a5b", Prompt: "Hi"}))
+	run, err = client.AgentRuns.Create(ctx, toolhouse.AgentRunCreateParams{ChatID: "0b8e1c7e-5d2a-4f8e-9c3b-7a1d2e3f4a5b"})
+	require.NoError(t, err)
+	run, err = client.AgentRuns.Wait(ctx, run.ID, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "You said: Hi", run.LastAgentMessage)
+}
+
+// TestAgentIDIsAChatID: a registered agent is a chat too, as the th CLI
+// relies on when it creates a schedule with the agent's ID as chat_id.
+func TestAgentIDIsAChatID(t *testing.T) {
+	t.Parallel()
+	mine := Agent{ID: "0B8E1C7E-5D2A-4F8E-9C3B-7A1D2E3F4A5B", DefaultMessage: "Summarise the news",
+		Turns: []Turn{{Say("Here is"), Say("the news.")}}}
+	_, client := start(t, WithAgent(mine), WithAgent(Agent{ID: "not-a-uuid"}))
+	ctx := testContext(t)
+
+	run, err := client.AgentRuns.Create(ctx, toolhouse.AgentRunCreateParams{ChatID: DemoAgentID})
+	require.NoError(t, err)
+	run, err = client.AgentRuns.Wait(ctx, run.ID, nil)
+	require.NoError(t, err)
+	assert.Equal(t, DemoAgentID, run.ChatID)
+	assert.Equal(t, "Find a fun fact about bird hearts and chart their heart rates.", run.Results[0].Text(),
+		"the agent's default message is the prompt")
+	assert.Contains(t, run.LastAgentMessage, "1,200 times a minute")
+
+	run, err = client.AgentRuns.Create(ctx, toolhouse.AgentRunCreateParams{ChatID: strings.ToLower(mine.ID)})
+	require.NoError(t, err)
+	run, err = client.AgentRuns.Wait(ctx, run.ID, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "Here is the news.", run.LastAgentMessage)
+
+	sc, err := client.Schedules.Create(ctx, toolhouse.ScheduleCreateParams{ChatID: DemoAgentID, Cadence: "0 17 * * 0"})
+	require.NoError(t, err)
+	assert.Equal(t, DemoAgentID, sc.ChatID)
+	_, err = client.Schedules.Update(ctx, sc.ID, toolhouse.ScheduleUpdateParams{ChatID: toolhouse.String(strings.ToLower(mine.ID))})
+	require.NoError(t, err)
+
+	// An agent whose ID is not a UUID cannot be named as a chat.
+	_, err = client.AgentRuns.Create(ctx, toolhouse.AgentRunCreateParams{ChatID: "not-a-uuid"})
+	apiError(t, err, http.StatusUnprocessableEntity, "")
+}
+
+func TestAgentRunResultsAreNotHTMLEscaped(t *testing.T) {
+	t.Parallel()
+	srv, _ := start(t, WithRunReads(0, 0))
+	resp := call(t, srv, http.MethodPost, srv.BaseURL()+"/v1/agent-runs", srv.APIKey(), map[string]any{"chat_id": DemoChatID})
+	runID := decode[struct{ Data struct{ ID string } }](t, resp).Data.ID
+	resp = call(t, srv, http.MethodGet, srv.BaseURL()+"/v1/agent-runs/"+runID, srv.APIKey(), nil)
+	raw := string(readBody(t, resp))
+	// The demo's send_email arguments hold HTML, sent as the platform
+	// sends it.
+	assert.Contains(t, raw, `"content":"<html><body><h1>`)
+	assert.NotContains(t, raw, `\u003c`)
 }
 
 func TestAgentRunErrors(t *testing.T) {

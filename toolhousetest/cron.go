@@ -237,8 +237,11 @@ func isCron(expr string) bool {
 	return true
 }
 
-// expand lists the values a cron field matches.
-func expand(field string, index int) ([]int, bool) {
+// expand returns the values a cron field matches as a set: bit v stands
+// for value v (every field's values are below 64). Each item of a list
+// sets at most 64 bits, so the time is linear in the field's length,
+// whatever a client sends.
+func expand(field string, index int) (uint64, bool) {
 	spec := cronFields[index]
 	value := func(s string) (int, bool) {
 		if n, ok := spec.names[strings.ToLower(s)]; ok {
@@ -247,14 +250,16 @@ func expand(field string, index int) ([]int, bool) {
 		n, err := strconv.Atoi(s)
 		return n, err == nil && n >= spec.lo && n <= spec.hi
 	}
-	var out []int
-	for _, item := range strings.Split(field, ",") {
+	var set uint64
+	for rest, more := field, true; more; {
+		var item string
+		item, rest, more = strings.Cut(rest, ",")
 		rng, stepText, hasStep := strings.Cut(item, "/")
 		step := 1
 		if hasStep {
 			n, err := strconv.Atoi(stepText)
 			if err != nil || n < 1 {
-				return nil, false
+				return 0, false
 			}
 			step = n
 		}
@@ -263,22 +268,22 @@ func expand(field string, index int) ([]int, bool) {
 			a, b, isRange := strings.Cut(rng, "-")
 			var ok bool
 			if lo, ok = value(a); !ok {
-				return nil, false
+				return 0, false
 			}
 			hi = lo
 			if isRange {
 				if hi, ok = value(b); !ok || hi < lo {
-					return nil, false
+					return 0, false
 				}
 			} else if hasStep {
 				hi = spec.hi
 			}
 		}
 		for v := lo; v <= hi; v += step {
-			out = append(out, v)
+			set |= 1 << v
 		}
 	}
-	return out, true
+	return set, true
 }
 
 // cadenceCron reads a schedule's cadence, cron or plain text, and clamps
@@ -300,22 +305,28 @@ func cadenceCron(cadence string) (string, bool) {
 
 // minGap is the shortest time in minutes between two firings of a
 // minute field, counting the step over the hour when two consecutive
-// hours fire.
-func minGap(minutes, hours []int) int {
-	minutes = slices.Compact(slices.Sorted(slices.Values(minutes)))
-	gap := 60
-	for i := 1; i < len(minutes); i++ {
-		gap = min(gap, minutes[i]-minutes[i-1])
+// hours fire. It looks at each minute and hour once.
+func minGap(minutes, hours uint64) int {
+	gap, first, last := 60, -1, -1
+	for m := range 60 {
+		if minutes&(1<<m) == 0 {
+			continue
+		}
+		if last >= 0 {
+			gap = min(gap, m-last)
+		} else {
+			first = m
+		}
+		last = m
 	}
 	consecutive := false
-	for _, h := range hours {
-		if slices.Contains(hours, (h+1)%24) {
+	for h := range 24 {
+		if hours&(1<<h) != 0 && hours&(1<<((h+1)%24)) != 0 {
 			consecutive = true
-			break
 		}
 	}
-	if consecutive && len(minutes) > 0 {
-		gap = min(gap, 60-minutes[len(minutes)-1]+minutes[0])
+	if consecutive && last >= 0 {
+		gap = min(gap, 60-last+first)
 	}
 	return gap
 }

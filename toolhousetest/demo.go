@@ -1,5 +1,11 @@
 package toolhousetest
 
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
 // The demo data every Server starts with, so that a program can show the
 // SDK at work with no configuration.
 const (
@@ -13,14 +19,18 @@ const (
 	// DemoChatID is a registered chat whose agent runs generate a pet fact
 	// and email it, with memory_fetch, web_search, send_email and
 	// memory_store tool calls (the platform documentation's example run).
-	// Continuing a completed run gets one more short answer, then echoes.
+	// Continuing a completed run gets one more short answer; later
+	// answers recall the conversation's first message and last answer.
 	DemoChatID = "a3a26d33-6f4d-4490-a56f-e17f867ba451"
 
-	// DemoAgentID is a public worker. Its first answer streams some text, a
-	// web_search tool call and its result, more text and a code_interpreter
-	// tool call that starts a background job, which ends after two polls
-	// of the run's GET. The resume PUT ({"message": ""}) then streams the
-	// job's outcome. Later messages are echoed.
+	// DemoAgentID is a public worker, titled "Bird hearts" on v1/agents.
+	// Its first answer streams some text, a web_search tool call and its
+	// result, more text and a code_interpreter tool call that starts a
+	// background job, which runs for the server's job time (WithJobTime).
+	// The next PUT (the empty resume, or any message once the job is over)
+	// streams the job's outcome. Later answers come from the
+	// conversation's history: they recall its first message and the last
+	// answer.
 	DemoAgentID = "5f0c1c9e-3b7a-4d7e-9b8e-2a6f4c1d8e01"
 )
 
@@ -58,6 +68,7 @@ func demoChat() Chat {
 			},
 			{Say("You're welcome! Ask me any time for another pet fact. 🐦")},
 		},
+		reply: recall,
 	}
 }
 
@@ -65,6 +76,7 @@ func demoChat() Chat {
 func demoAgent() Agent {
 	return Agent{
 		ID:             DemoAgentID,
+		Title:          "Bird hearts",
 		DefaultMessage: "Find a fun fact about bird hearts and chart their heart rates.",
 		Turns: []Turn{
 			{
@@ -72,14 +84,62 @@ func demoAgent() Agent {
 				CallTool("web_search", map[string]any{"query": "bird heart rate facts", "num_results": 3},
 					"Position: 1\nTitle: How fast does a bird's heart beat?\n"+
 						"Snippet: A hummingbird's heart can beat more than 1,200 times a minute.\nSource: audubon.org"),
-				Say(" A hummingbird's heart can beat more than 1,200 times a minute! " +
+				Say("A hummingbird's heart can beat more than 1,200 times a minute! " +
 					"I'm charting heart rates by species with the code interpreter; it runs in the background."),
 				CallTool("code_interpreter", map[string]any{
 					"code": "import matplotlib.pyplot as plt\nplt.bar(['hummingbird', 'pigeon', 'ostrich'], [1200, 180, 60])\nplt.savefig('hearts.png')",
 				}, map[string]any{"status": "running in background"}),
-				StartJob(2),
+				StartJob(),
 			},
 			{Say("The chart is ready: a hummingbird's heart beats about 7 times faster than a pigeon's, and 20 times faster than an ostrich's.")},
 		},
+		reply: recall,
 	}
+}
+
+// recall answers from the conversation so far (history, oldest first), as
+// an agent with memory would: it quotes the first thing the user asked and
+// its own last answer, so a second message visibly knows about the first.
+func recall(history []wireMessage, message string) Turn {
+	var first, last string
+	for _, m := range history {
+		switch content := m.Content.(type) {
+		case string:
+			if m.Role == "user" && first == "" {
+				first = content
+			}
+		case []wirePart:
+			var text strings.Builder
+			for _, p := range content {
+				text.WriteString(p.Text)
+			}
+			if m.Role == "assistant" && text.Len() > 0 {
+				last = text.String()
+			}
+		}
+	}
+	if first == "" {
+		return turnFor(nil, nil, 0, nil, message)
+	}
+	turn := Turn{Say("You first asked me: " + quote(first))}
+	if last != "" {
+		turn = append(turn, Say("My last answer was: "+quote(last)))
+	}
+	if strings.TrimSpace(message) != "" {
+		turn = append(turn, Say("Now you say: "+quote(message)))
+	}
+	return turn
+}
+
+// quote makes text a quoted sentence: in quotation marks, cut to its first
+// 160 characters, with a full stop inside when it ends in a word.
+func quote(text string) string {
+	text = strings.TrimSpace(text)
+	if r := []rune(text); len(r) > 160 {
+		text = string(r[:160]) + "…"
+	}
+	if last, _ := utf8.DecodeLastRuneInString(text); unicode.IsLetter(last) || unicode.IsDigit(last) {
+		text += "."
+	}
+	return "“" + text + "”"
 }

@@ -2,11 +2,15 @@ package toolhousetest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
+	"os"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/toolhouseai/toolhouse-go"
 	"github.com/toolhouseai/toolhouse-go/toolhousetest"
@@ -82,4 +86,66 @@ func ExampleWithAgent() {
 	// {"type":"finish","finishReason":"stop"}
 	// POST /ndjson/weather {"message": "Weather in Rome?"}
 	// true
+}
+
+// A background job ends on the server's clock. A test that holds the clock
+// ends the job by moving it forward: no sleep, and no poll of the run.
+func ExampleWithClock() {
+	var mu sync.Mutex
+	now := time.Date(2025, 1, 15, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	srv := toolhousetest.NewServer(toolhousetest.WithClock(clock), toolhousetest.WithJobTime(time.Minute))
+	defer srv.Close()
+	client, err := srv.Client()
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+
+	// The demo agent's first answer starts a job.
+	first, err := client.Workers.Run(ctx, toolhousetest.DemoAgentID, toolhouse.WorkerRunParams{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, first)
+	first.Close()
+	_, err = client.Workers.Continue(ctx, toolhousetest.DemoAgentID, first.RunID(), "")
+	fmt.Println("job running:", errors.Is(err, toolhouse.ErrJobInProgress))
+
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	rest, err := client.Workers.Continue(ctx, toolhousetest.DemoAgentID, first.RunID(), "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rest.Close()
+	_, _ = io.Copy(os.Stdout, rest)
+	// Output:
+	// job running: true
+	// The chart is ready: a hummingbird's heart beats about 7 times faster than a pigeon's, and 20 times faster than an ostrich's.
+}
+
+// Code that sets secrets is tested by reading them back from the server,
+// which stores them in memory only and prints none.
+func ExampleServer_Secrets() {
+	srv := toolhousetest.NewServer(toolhousetest.WithSecret("SLACK_WEBHOOK_URL", "https://hooks.example.com/T0"))
+	defer srv.Close()
+	client, err := srv.Client()
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// The code under test.
+	if err := client.Secrets.Set(context.Background(), "OPENWEATHER_API_KEY", "owm-test-key"); err != nil {
+		log.Fatal(err)
+	}
+
+	secrets := srv.Secrets()
+	fmt.Println(len(secrets), secrets["OPENWEATHER_API_KEY"] == "owm-test-key")
+	// Output: 2 true
 }

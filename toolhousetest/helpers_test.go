@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,11 +18,30 @@ import (
 // start returns a server closed with the test, and an SDK client for it.
 func start(t *testing.T, opts ...Option) (*Server, *toolhouse.Client) {
 	t.Helper()
-	srv := NewServer(opts...)
-	t.Cleanup(srv.Close)
+	srv := New(t, opts...)
 	client, err := srv.Client()
 	require.NoError(t, err)
 	return srv, client
+}
+
+// clock is a clock that moves only when the test says: WithClock(c.Now).
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Date(2025, 1, 15, 1, 46, 23, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
 }
 
 func testContext(t *testing.T) context.Context {

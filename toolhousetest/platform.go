@@ -14,33 +14,8 @@ import (
 // are 404 and known paths with another method 405, both before the key is
 // checked; then the key; then validation (422); then the handler.
 func (s *Server) servePlatform(w http.ResponseWriter, r *http.Request) {
-	segs := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	if len(segs) < 2 || len(segs) > 3 || segs[0] != "v1" || slices.Contains(segs, "") {
-		writeDetail(w, http.StatusNotFound, "Not Found")
-		return
-	}
-	var handlers map[string]http.HandlerFunc
-	switch {
-	case segs[1] == "agent-runs" && len(segs) == 2:
-		handlers = map[string]http.HandlerFunc{http.MethodGet: s.listRuns, http.MethodPost: s.createRun}
-	case segs[1] == "agent-runs":
-		id := segs[2]
-		handlers = map[string]http.HandlerFunc{
-			http.MethodGet: func(w http.ResponseWriter, r *http.Request) { s.getRun(w, id) },
-			http.MethodPut: func(w http.ResponseWriter, r *http.Request) { s.continueRun(w, r, id) },
-		}
-	case segs[1] == "schedules" && len(segs) == 2:
-		handlers = map[string]http.HandlerFunc{http.MethodGet: s.listSchedules, http.MethodPost: s.createSchedule}
-	case segs[1] == "schedules" && segs[2] == "text-to-cron":
-		handlers = map[string]http.HandlerFunc{http.MethodGet: s.textToCron}
-	case segs[1] == "schedules":
-		id := segs[2]
-		handlers = map[string]http.HandlerFunc{
-			http.MethodGet:    func(w http.ResponseWriter, r *http.Request) { s.getSchedule(w, id) },
-			http.MethodPut:    func(w http.ResponseWriter, r *http.Request) { s.updateSchedule(w, r, id) },
-			http.MethodDelete: func(w http.ResponseWriter, r *http.Request) { s.deleteSchedule(w, id) },
-		}
-	default:
+	handlers := s.platformRoute(pathSegments(r.URL))
+	if handlers == nil {
 		writeDetail(w, http.StatusNotFound, "Not Found")
 		return
 	}
@@ -59,6 +34,77 @@ func (s *Server) servePlatform(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h(w, r)
+}
+
+// pathSegments splits a path into its segments, each unescaped on its
+// own, so that an escaped slash stays inside its segment (a secret's name).
+// It returns nil for a path that is not a valid escaping.
+func pathSegments(u *url.URL) []string {
+	segs := strings.Split(strings.TrimPrefix(u.EscapedPath(), "/"), "/")
+	for i, seg := range segs {
+		var err error
+		if segs[i], err = url.PathUnescape(seg); err != nil {
+			return nil
+		}
+	}
+	return segs
+}
+
+// platformRoute returns the handlers of a path by method, or nil for a
+// path the platform does not serve.
+func (s *Server) platformRoute(segs []string) map[string]http.HandlerFunc {
+	if len(segs) < 2 || len(segs) > 4 || segs[0] != "v1" || slices.Contains(segs, "") {
+		return nil
+	}
+	id := ""
+	if len(segs) > 2 {
+		id = segs[2]
+	}
+	switch route := segs[1]; {
+	case len(segs) == 4:
+		if route != "agents" || segs[3] != "feedback" {
+			return nil
+		}
+		return map[string]http.HandlerFunc{
+			http.MethodPost: func(w http.ResponseWriter, r *http.Request) { s.agentFeedback(w, r, id) },
+		}
+	case route == "agent-runs" && id == "":
+		return map[string]http.HandlerFunc{http.MethodGet: s.listRuns, http.MethodPost: s.createRun}
+	case route == "agent-runs":
+		return map[string]http.HandlerFunc{
+			http.MethodGet: func(w http.ResponseWriter, r *http.Request) { s.getRun(w, r, id) },
+			http.MethodPut: func(w http.ResponseWriter, r *http.Request) { s.continueRun(w, r, id) },
+		}
+	case route == "schedules" && id == "":
+		return map[string]http.HandlerFunc{http.MethodGet: s.listSchedules, http.MethodPost: s.createSchedule}
+	case route == "schedules" && id == "text-to-cron":
+		return map[string]http.HandlerFunc{http.MethodGet: s.textToCron}
+	case route == "schedules":
+		return map[string]http.HandlerFunc{
+			http.MethodGet:    func(w http.ResponseWriter, r *http.Request) { s.getSchedule(w, id) },
+			http.MethodPut:    func(w http.ResponseWriter, r *http.Request) { s.updateSchedule(w, r, id) },
+			http.MethodDelete: func(w http.ResponseWriter, r *http.Request) { s.deleteSchedule(w, id) },
+		}
+	case route == "agents" && id == "":
+		return map[string]http.HandlerFunc{
+			http.MethodGet:  s.listAgents,
+			http.MethodPost: func(w http.ResponseWriter, r *http.Request) { s.deployAgent(w, r, "") },
+		}
+	case route == "agents":
+		return map[string]http.HandlerFunc{
+			http.MethodGet:    func(w http.ResponseWriter, r *http.Request) { s.getAgent(w, id) },
+			http.MethodPut:    func(w http.ResponseWriter, r *http.Request) { s.deployAgent(w, r, id) },
+			http.MethodPatch:  func(w http.ResponseWriter, r *http.Request) { s.patchAgent(w, r, id) },
+			http.MethodDelete: func(w http.ResponseWriter, r *http.Request) { s.deleteAgent(w, id) },
+		}
+	case route == "kv" && id == "":
+		return map[string]http.HandlerFunc{http.MethodGet: s.listSecrets, http.MethodPost: s.setSecret}
+	case route == "kv":
+		return map[string]http.HandlerFunc{
+			http.MethodDelete: func(w http.ResponseWriter, r *http.Request) { s.deleteSecret(w, id) },
+		}
+	}
+	return nil
 }
 
 // authorized checks the platform key, answering 401 when it is missing or

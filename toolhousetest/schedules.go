@@ -1,9 +1,6 @@
 package toolhousetest
 
-import (
-	"net/http"
-	"time"
-)
+import "net/http"
 
 // schedule is a schedule as the platform sends it.
 type schedule struct {
@@ -52,11 +49,14 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 	if !b.check(w) {
 		return
 	}
-	if _, known := s.cfg.chats[chatID]; !known {
+	s.mu.Lock()
+	_, known := s.chat(chatID)
+	s.mu.Unlock()
+	if !known {
 		writeDetail(w, http.StatusForbidden, "Invalid chat ID or chat does not belong to user")
 		return
 	}
-	now := stamp(time.Now())
+	now := s.stamp()
 	sc := &schedule{
 		ID: newID(), UserID: UserID, ChatID: chatID, CreatedAt: now, UpdatedAt: now,
 		Active: true, Cadence: cadence, Bundle: "default", ToolhouseID: "default",
@@ -136,11 +136,12 @@ func (s *Server) updateSchedule(w http.ResponseWriter, r *http.Request, id strin
 			thID, hasTH = "default", true
 		}
 	}
-	if _, known := s.cfg.chats[chatID]; hasChat && !known {
+	s.mu.Lock()
+	if _, known := s.chat(chatID); hasChat && !known {
+		s.mu.Unlock()
 		writeDetail(w, http.StatusForbidden, "Invalid chat ID or chat does not belong to user")
 		return
 	}
-	s.mu.Lock()
 	sc, ok := s.schedules.get(id)
 	if !ok {
 		s.mu.Unlock()
@@ -168,7 +169,7 @@ func (s *Server) updateSchedule(w http.ResponseWriter, r *http.Request, id strin
 	if hasCB {
 		sc.CallbackURL = cb
 	}
-	sc.UpdatedAt = stamp(time.Now())
+	sc.UpdatedAt = s.stamp()
 	v := *sc
 	s.mu.Unlock()
 	writeData(w, v)

@@ -3,6 +3,7 @@ package toolhousetest
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -215,6 +216,24 @@ func TestTextToCronWithoutQuery(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 	assert.JSONEq(t, `{"detail":[{"type":"missing","loc":["query","cron"],"msg":"Field required","input":null}]}`,
 		string(readBody(t, resp)))
+}
+
+// TestHugeCadences sends cadences that made the cadence check quadratic in
+// time (an hour list with no two consecutive hours) or huge in memory (a
+// list of wide ranges): each must be answered within the test's context.
+func TestHugeCadences(t *testing.T) {
+	t.Parallel()
+	_, client := start(t)
+	ctx := testContext(t)
+	hours := "0 " + strings.Repeat("0,2,", 100_000) + "4 * * *"
+	for _, tc := range []struct{ cadence, want string }{
+		{hours, hours}, // never two firings within 10 minutes: kept as sent
+		{strings.Repeat("0-59,", 80_000) + "0 9 * * *", "*/10 9 * * *"},
+	} {
+		sc, err := client.Schedules.Create(ctx, toolhouse.ScheduleCreateParams{ChatID: DemoChatID, Cadence: tc.cadence})
+		require.NoError(t, err)
+		assert.True(t, tc.want == sc.Cadence, "cadence of %d bytes: got %.40q", len(tc.cadence), sc.Cadence)
+	}
 }
 
 func TestMinGap(t *testing.T) {

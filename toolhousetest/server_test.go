@@ -1,10 +1,15 @@
 package toolhousetest
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net/http"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -65,14 +70,248 @@ func TestClientOptionsOverride(t *testing.T) {
 	assert.Contains(t, reqs[0].Header.Get("User-Agent"), "mytests/1.0")
 }
 
-func TestNewServerRejectsBrokenScripts(t *testing.T) {
-	assert.PanicsWithValue(t, `toolhousetest: chat ID "chat-1" is not a UUID; the platform accepts only UUIDs`,
+func TestStartReportsBrokenScripts(t *testing.T) {
+	t.Parallel()
+	srv, err := Start(
+		WithChat(Chat{ID: "chat-1"}),
+		WithAgent(Agent{ID: "a/b"}),
+		WithAgent(Agent{ID: ""}),
+		WithAgent(Agent{ID: "x", Turns: []Turn{{StartJob(), StartJobFor(time.Second)}}}),
+		WithAgent(Agent{ID: "y", Turns: []Turn{{Step{}}}}),
+		WithAgent(Agent{ID: "z", Turns: []Turn{{CallTool("t", func() {}, nil)}}}),
+		WithJobTime(-time.Second),
+		WithListenAddr("elsewhere", "127.0.0.1:0"),
+	)
+	require.Error(t, err)
+	assert.Nil(t, srv)
+	assert.Equal(t, strings.Join([]string{
+		`toolhousetest: WithJobTime(-1s): a job cannot run for a negative time`,
+		`toolhousetest: WithListenAddr: unknown API "elsewhere" (want "platform" or "workers")`,
+		`toolhousetest: chat ID "chat-1" is not a UUID; the platform accepts only UUIDs`,
+		`toolhousetest: agent ID "" must be one non-empty path segment`,
+		`toolhousetest: agent ID "a/b" must be one non-empty path segment`,
+		`toolhousetest: agent x turn 0 starts 2 jobs; a turn starts at most one`,
+		`toolhousetest: agent y turn 0 has a zero Step; build steps with Say, CallTool, StartJob, Fail or OutOfExecs`,
+		`toolhousetest: agent z turn 0: CallTool "t" args: json: unsupported type: func()`,
+	}, "\n"), err.Error())
+
+	// NewServer has no error to return: it panics with the same one.
+	assert.PanicsWithError(t, `toolhousetest: chat ID "chat-1" is not a UUID; the platform accepts only UUIDs`,
 		func() { NewServer(WithChat(Chat{ID: "chat-1"})) })
-	assert.Panics(t, func() { NewServer(WithAgent(Agent{ID: "a/b"})) })
-	assert.Panics(t, func() { NewServer(WithAgent(Agent{ID: ""})) })
-	assert.Panics(t, func() { NewServer(WithAgent(Agent{ID: "x", Turns: []Turn{{StartJob(1), StartJob(2)}}})) })
-	assert.Panics(t, func() { NewServer(WithAgent(Agent{ID: "x", Turns: []Turn{{Step{}}}})) })
-	assert.Panics(t, func() { CallTool("t", func() {}, nil) })
+}
+
+// fatalRecorder is a testing.TB whose Fatal ends the goroutine, as the
+// real one does, and keeps the message.
+type fatalRecorder struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalRecorder) Helper() {}
+
+func (f *fatalRecorder) Fatal(args ...any) {
+	f.msg = fmt.Sprint(args...)
+	runtime.Goexit()
+}
+
+func TestNewFailsTheTestAndClosesWithIt(t *testing.T) {
+	t.Parallel()
+	rec := &fatalRecorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		New(rec, WithChat(Chat{ID: "chat-1"}))
+		rec.msg = "New returned"
+	}()
+	<-done
+	assert.Equal(t, `toolhousetest: chat ID "chat-1" is not a UUID; the platform accepts only UUIDs`, rec.msg)
+
+	var url string
+	t.Run("server", func(t *testing.T) {
+		srv := New(t)
+		url = srv.AgentsURL()
+		resp := call(t, srv, http.MethodPost, url+"/"+DemoAgentID, "", nil)
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+	})
+	_, err := http.Post(url+"/"+DemoAgentID, "application/json", nil)
+	require.Error(t, err, "the server is closed when the test that made it ends")
+}
+
+func TestListenAddr(t *testing.T) {
+	t.Parallel()
+	srv := New(t, WithListenAddr(PlatformAPI, "127.0.0.1:0"), WithListenAddr(WorkersAPI, ":0"))
+	assert.Regexp(t, `^http://127\.0\.0\.1:[1-9][0-9]*$`, srv.BaseURL())
+	assert.Regexp(t, `^http://127\.0\.0\.1:[1-9][0-9]*$`, srv.AgentsURL(), "all interfaces are reached on loopback")
+	resp := call(t, srv, http.MethodPost, srv.AgentsURL()+"/"+DemoAgentID, "", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// A port in use is an error to return, not a panic.
+	taken := strings.TrimPrefix(srv.BaseURL(), "http://")
+	_, err := Start(WithListenAddr(WorkersAPI, taken))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "toolhousetest: listening on "+taken)
+}
+
+// TestCloseCutsAbandonedStreams opens streams that the client never reads
+// nor closes, then closes the server: Close must return at once rather
+// than wait for the client.
+func TestCloseCutsAbandonedStreams(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		path string
+	}{
+		// The handler waits between pieces for a client that never
+		// reads: Close ends the wait.
+		{"paced stream", []Option{WithStreamDelay(time.Hour)}, "/ndjson/" + DemoAgentID},
+		// The handler is stuck writing a body larger than the socket
+		// buffers: only cutting the connection frees it.
+		{"blocked write", []Option{WithAgent(Agent{ID: "big", Turns: []Turn{{Say(strings.Repeat("x", 16<<20))}}})}, "/big"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, err := Start(tc.opts...)
+			require.NoError(t, err)
+			t.Cleanup(srv.Close)
+			// A client of its own, whose connections Close cannot close
+			// for being idle.
+			tr := &http.Transport{}
+			t.Cleanup(tr.CloseIdleConnections)
+			req, err := http.NewRequestWithContext(testContext(t), http.MethodPost, srv.AgentsURL()+tc.path, nil)
+			require.NoError(t, err)
+			resp, err := tr.RoundTrip(req)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			defer resp.Body.Close()
+
+			closed := make(chan struct{})
+			go func() {
+				srv.Close()
+				close(closed)
+			}()
+			select {
+			case <-closed:
+			case <-time.After(5 * time.Second):
+				t.Fatal("Close is still blocked after 5s by a stream the client left open")
+			}
+			_, err = io.Copy(io.Discard, resp.Body)
+			require.Error(t, err, "the stream was cut, not finished")
+		})
+	}
+}
+
+func TestRequestBodiesAreBounded(t *testing.T) {
+	t.Parallel()
+	srv, _ := start(t)
+	// {"message":"xxx…"} of exactly 1 MiB is fine; one byte more is not.
+	fill := func(n int) []byte {
+		return []byte(`{"message":"` + strings.Repeat("x", n-len(`{"message":""}`)) + `"}`)
+	}
+	post := func(url string, body []byte, key string) *http.Response {
+		req, err := http.NewRequestWithContext(testContext(t), http.MethodPost, url, bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		resp, err := srv.HTTPClient().Do(req)
+		require.NoError(t, err)
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+
+	resp := post(srv.AgentsURL()+"/"+DemoAgentID, fill(1<<20), "")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	readBody(t, resp)
+
+	resp = post(srv.AgentsURL()+"/"+DemoAgentID, fill(1<<20+1), "")
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	assert.JSONEq(t, `{"error":"Request body too large: the limit is 1048576 bytes"}`, string(readBody(t, resp)))
+
+	resp = post(srv.BaseURL()+"/v1/agent-runs", fill(1<<20+1), srv.APIKey())
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	assert.JSONEq(t, `{"detail":"Request body too large: the limit is 1048576 bytes"}`, string(readBody(t, resp)))
+
+	reqs := srv.Requests()
+	require.Len(t, reqs, 3)
+	assert.Len(t, reqs[0].Body, 1<<20)
+	assert.Nil(t, reqs[1].Body, "a body over the limit is not kept")
+	assert.Equal(t, "/v1/agent-runs", reqs[2].Path)
+}
+
+func TestWorkersCORS(t *testing.T) {
+	t.Parallel()
+	srv, _ := start(t, WithClock(newClock().Now))
+	const origin = "https://app.example.com"
+	send := func(method, path, origin string, body io.Reader, header map[string]string) *http.Response {
+		req, err := http.NewRequestWithContext(testContext(t), method, srv.AgentsURL()+path, body)
+		require.NoError(t, err)
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req) // a plain client, as a browser would be
+		require.NoError(t, err)
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+
+	// The preflight a browser sends before a JSON POST with a key.
+	resp := send(http.MethodOptions, "/"+DemoAgentID, origin, nil, map[string]string{
+		"Access-Control-Request-Method":  "POST",
+		"Access-Control-Request-Headers": "content-type, authorization",
+	})
+	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
+	h := resp.Header
+	assert.Equal(t, origin, h.Get("Access-Control-Allow-Origin"))
+	for _, m := range []string{"GET", "POST", "PUT"} {
+		assert.Contains(t, h.Get("Access-Control-Allow-Methods"), m)
+	}
+	assert.Equal(t, "Authorization, Content-Type", h.Get("Access-Control-Allow-Headers"))
+	assert.Empty(t, readBody(t, resp))
+
+	// The request itself: the page may read the run and job headers.
+	resp = send(http.MethodPost, "/"+DemoAgentID, origin, strings.NewReader(`{"message":""}`),
+		map[string]string{"Content-Type": "application/json"})
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, origin, resp.Header.Get("Access-Control-Allow-Origin"))
+	assert.Equal(t, "X-Toolhouse-Run-ID, X-Toolhouse-Job-ID", resp.Header.Get("Access-Control-Expose-Headers"))
+	assert.NotEmpty(t, resp.Header.Get("X-Toolhouse-Job-ID"))
+	runID := resp.Header.Get("X-Toolhouse-Run-ID")
+	readBody(t, resp)
+
+	// Errors too, or the page cannot even see the status: the 409 of a
+	// PUT while the job runs, and a 404.
+	resp = send(http.MethodPut, "/"+DemoAgentID+"/"+runID, origin, strings.NewReader(`{"message":"hi"}`), nil)
+	assert.Equal(t, http.StatusConflict, resp.StatusCode)
+	assert.Equal(t, origin, resp.Header.Get("Access-Control-Allow-Origin"))
+	assert.Equal(t, "X-Toolhouse-Run-ID, X-Toolhouse-Job-ID", resp.Header.Get("Access-Control-Expose-Headers"))
+	resp = send(http.MethodGet, "/nobody/"+runID, origin, nil, nil)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	assert.Equal(t, origin, resp.Header.Get("Access-Control-Allow-Origin"))
+
+	// Headers the page asks for beyond those are allowed too.
+	resp = send(http.MethodOptions, "/"+DemoAgentID, origin, nil, map[string]string{
+		"Access-Control-Request-Method":  "PUT",
+		"Access-Control-Request-Headers": "x-request-id,Content-Type",
+	})
+	assert.Equal(t, "Authorization, Content-Type, x-request-id", resp.Header.Get("Access-Control-Allow-Headers"))
+
+	// A preflight without an Origin still answers; a request without one
+	// gets no CORS headers.
+	resp = send(http.MethodOptions, "/ndjson/"+DemoAgentID+"/"+runID, "", nil, nil)
+	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
+	assert.Equal(t, "*", resp.Header.Get("Access-Control-Allow-Origin"))
+	resp = send(http.MethodGet, "/"+DemoAgentID+"/"+runID, "", nil, nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"))
+	assert.Empty(t, resp.Header.Get("Access-Control-Expose-Headers"))
+
+	// Preflights are requests the server received.
+	assert.Equal(t, http.MethodOptions, srv.Requests()[0].Method)
 }
 
 // TestParallelUse runs many servers at once, each used by many goroutines;

@@ -12,36 +12,11 @@ import (
 
 // workerRun is one conversation with a worker.
 type workerRun struct {
-	agentID string
-	turn    int // the agent's next Turn
-	history []wireMessage
-	job     *job // the last job started, if any
-}
-
-// job is a background job; it ends after a number of GETs, or when
-// FinishJob says so.
-type job struct {
-	id        string
-	remaining int  // GETs that will still see it
-	manual    bool // ends only by FinishJob
-	done      bool
-}
-
-func (j *job) running() bool { return j != nil && !j.done }
-
-// FinishJob ends a running background job, as if the Virtual Computer had
-// finished it: the run's GET loses its x-toolhouse-job-id header and the
-// run accepts a PUT again. It reports false when no job with that ID is
-// running. Use it for jobs started by StartJob(0).
-func (s *Server) FinishJob(jobID string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	j := s.jobs[jobID]
-	if !j.running() {
-		return false
-	}
-	j.done = true
-	return true
+	agentKey string
+	turn     int // the agent's next Turn
+	history  []wireMessage
+	job      *job   // the last job started, if any
+	tail     string // the text the last answer ended with, for the resume
 }
 
 // serveWorkers routes the Workers API.
@@ -78,7 +53,13 @@ func (s *Server) serveWorkers(w http.ResponseWriter, r *http.Request) {
 // agentFor finds the agent and checks the key of a private one, answering
 // 404 or 401 when that fails.
 func (s *Server) agentFor(w http.ResponseWriter, r *http.Request, agentID string) (Agent, bool) {
-	agent, ok := s.cfg.agents[agentID]
+	s.mu.Lock()
+	a, ok := s.agents[agentKey(agentID)]
+	var agent Agent
+	if ok {
+		agent = a.worker
+	}
+	s.mu.Unlock()
 	if !ok {
 		writeWorkerError(w, http.StatusNotFound, "Agent not found")
 		return Agent{}, false
@@ -100,7 +81,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, agentID, runID s
 	if !ok {
 		return
 	}
-	raw, _ := io.ReadAll(r.Body)
+	raw, _ := readAll(r)
 	var in struct {
 		Message *string `json:"message"`
 	}
@@ -120,17 +101,20 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, agentID, runID s
 		message = agent.DefaultMessage
 	}
 
+	key := agentKey(agentID)
 	s.mu.Lock()
 	run := s.workerRuns[runID]
+	now := s.now()
 	switch {
 	case runID == "":
-		runID, run = newID(), &workerRun{agentID: agentID}
+		runID, run = newID(), &workerRun{agentKey: key}
 		s.workerRuns[runID] = run
-	case run == nil || run.agentID != agentID:
+		s.countRun(key)
+	case run == nil || run.agentKey != key:
 		s.mu.Unlock()
 		writeWorkerError(w, http.StatusNotFound, "Run not found")
 		return
-	case run.job.running():
+	case run.job.running(now):
 		s.mu.Unlock()
 		w.Header().Set("X-Toolhouse-Run-ID", runID)
 		w.Header().Set("X-Toolhouse-Job-ID", run.job.id)
@@ -138,14 +122,22 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, agentID, runID s
 			"A background job is running for this run; poll GET until x-toolhouse-job-id is gone, then resume with PUT")
 		return
 	}
-	a := play(turnFor(agent.Turns, run.turn, message), message, s.callID)
+	// A message starts a new answer; an empty one (the resume after a
+	// job) goes on from where the last answer stopped mid-sentence.
+	prev := ""
+	if message == "" && !endsSentence(run.tail) {
+		prev = run.tail
+	}
+	turn := turnFor(agent.Turns, agent.reply, run.turn, slices.Clip(run.history), message)
+	a := play(turn, message, prev, s.callID)
 	run.turn++
 	run.history = append(run.history, a.messages...)
+	if a.tail != "" || message != "" {
+		run.tail = a.tail
+	}
 	var jobID string
 	if a.startsJob {
-		j := &job{id: newID(), remaining: a.jobPolls, manual: a.jobPolls <= 0}
-		run.job, s.jobs[j.id] = j, j
-		jobID = j.id
+		jobID = s.startJob(run, a.jobTime).id
 	}
 	s.mu.Unlock()
 
@@ -193,6 +185,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, a answer, ndjson
 			case <-t.C:
 			case <-r.Context().Done():
 				return false
+			case <-s.closing:
+				// Cut the stream rather than end it: the client must
+				// not take half an answer for a whole one.
+				panic(http.ErrAbortHandler)
 			}
 		}
 		first = false
@@ -228,27 +224,21 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, a answer, ndjson
 }
 
 // history answers GET /{agent}/{run}: the run's messages as a bare JSON
-// array, with x-toolhouse-job-id while its job runs. Each such GET counts
-// towards the end of a job started with StartJob(n).
+// array, with x-toolhouse-job-id while its job runs.
 func (s *Server) history(w http.ResponseWriter, r *http.Request, agentID, runID string) {
 	if _, ok := s.agentFor(w, r, agentID); !ok {
 		return
 	}
 	s.mu.Lock()
 	run := s.workerRuns[runID]
-	if run == nil || run.agentID != agentID {
+	if run == nil || run.agentKey != agentKey(agentID) {
 		s.mu.Unlock()
 		writeWorkerError(w, http.StatusNotFound, "Run not found")
 		return
 	}
 	var jobID string
-	if j := run.job; j.running() {
+	if j := run.job; j.running(s.now()) {
 		jobID = j.id
-		if !j.manual {
-			if j.remaining--; j.remaining <= 0 {
-				j.done = true
-			}
-		}
 	}
 	msgs := slices.Clip(run.history)
 	s.mu.Unlock()

@@ -87,7 +87,7 @@ func TestWorkerNDJSONStream(t *testing.T) {
 			result = l
 		}
 	}
-	assert.Equal(t, "Checking the weather.It is sunny in Rome, 24 degrees.", text.String())
+	assert.Equal(t, "Checking the weather. It is sunny in Rome, 24 degrees.", text.String())
 	assert.Greater(t, len(lines), 5, "text arrives in pieces")
 	assert.Equal(t, map[string]any{"type": "finish", "finishReason": "stop"}, lines[len(lines)-1])
 	require.NotNil(t, toolCall)
@@ -140,7 +140,7 @@ func TestWorkerTextStream(t *testing.T) {
 	assert.Equal(t, "Checking ", first)
 	rest, err := io.ReadAll(r)
 	require.NoError(t, err)
-	assert.Equal(t, "the weather.It is sunny in Rome, 24 degrees.", string(rest), "no tool calls in text")
+	assert.Equal(t, "the weather. It is sunny in Rome, 24 degrees.", string(rest), "no tool calls in text")
 
 	// With no body the agent's default message opens the history; Agent
 	// has none here, so nothing is recorded for the user.
@@ -184,7 +184,8 @@ func TestWorkerStreamsPieceByPiece(t *testing.T) {
 
 func TestWorkerBackgroundJobCycle(t *testing.T) {
 	t.Parallel()
-	srv, _ := start(t)
+	clk := newClock()
+	srv, _ := start(t, WithClock(clk.Now), WithJobTime(time.Minute))
 	agentURL := srv.AgentsURL() + "/" + DemoAgentID
 
 	resp := call(t, srv, http.MethodPost, srv.AgentsURL()+"/ndjson/"+DemoAgentID, "", nil)
@@ -196,11 +197,15 @@ func TestWorkerBackgroundJobCycle(t *testing.T) {
 	assert.Contains(t, lineTypes(lines), "tool-call")
 	assert.Equal(t, "finish", lines[len(lines)-1]["type"])
 
-	// First poll: running, and a PUT is refused.
-	_, hdr := history(t, srv, DemoAgentID, runID, "")
-	assert.Equal(t, jobID, hdr.Get("X-Toolhouse-Job-ID"))
+	// Running: the GET says so, however often it looks, and a PUT is
+	// refused.
+	for range 3 {
+		_, hdr := history(t, srv, DemoAgentID, runID, "")
+		assert.Equal(t, jobID, hdr.Get("X-Toolhouse-Job-ID"))
+	}
 	resp = call(t, srv, http.MethodPut, agentURL+"/"+runID, "", map[string]any{"message": ""})
 	assert.Equal(t, http.StatusConflict, resp.StatusCode)
+	assert.Equal(t, jobID, resp.Header.Get("X-Toolhouse-Job-ID"))
 	assert.Contains(t, decode[map[string]string](t, resp)["error"], "background job")
 	resp = call(t, srv, http.MethodPut, srv.AgentsURL()+"/ndjson/"+DemoAgentID+"/"+runID, "", map[string]any{"message": "hi"})
 	assert.Equal(t, http.StatusConflict, resp.StatusCode)
@@ -211,57 +216,164 @@ func TestWorkerBackgroundJobCycle(t *testing.T) {
 	assert.NotEqual(t, runID, resp.Header.Get("X-Toolhouse-Run-ID"))
 	readBody(t, resp)
 
-	// Second poll still sees it; the third does not.
-	_, hdr = history(t, srv, DemoAgentID, runID, "")
-	assert.Equal(t, jobID, hdr.Get("X-Toolhouse-Job-ID"))
-	msgs, hdr := history(t, srv, DemoAgentID, runID, "")
-	assert.Empty(t, hdr.Get("X-Toolhouse-Job-ID"))
-	assert.Equal(t, "user", msgs[0].Role, "the default message opens the history")
-
-	// Resume with an empty message: the next answer, no job.
+	// A second short of the job time it still runs; at the job time it is
+	// over, with no GET in between: the PUT goes straight through, as the
+	// official JavaScript client (which never polls) needs.
+	clk.Advance(time.Minute - time.Second)
+	resp = call(t, srv, http.MethodPut, agentURL+"/"+runID, "", map[string]any{"message": ""})
+	assert.Equal(t, http.StatusConflict, resp.StatusCode)
+	readBody(t, resp)
+	clk.Advance(time.Second)
+	before := len(srv.Requests())
 	resp = call(t, srv, http.MethodPut, agentURL+"/"+runID, "", map[string]any{"message": ""})
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Empty(t, resp.Header.Get("X-Toolhouse-Job-ID"))
-	assert.Contains(t, string(readBody(t, resp)), "The chart is ready")
-	after, _ := history(t, srv, DemoAgentID, runID, "")
-	assert.Len(t, after, len(msgs)+1, "an empty resume message is not recorded")
+	assert.Equal(t, "The chart is ready: a hummingbird's heart beats about 7 times faster than a pigeon's, "+
+		"and 20 times faster than an ostrich's.", string(readBody(t, resp)),
+		"after a full stop the resumed answer starts afresh")
+	assert.Len(t, srv.Requests(), before+1)
+
+	msgs, hdr := history(t, srv, DemoAgentID, runID, "")
+	assert.Empty(t, hdr.Get("X-Toolhouse-Job-ID"))
+	assert.Equal(t, "user", msgs[0].Role, "the default message opens the history")
+	assert.True(t, strings.HasPrefix(msgs[len(msgs)-1].Text(), "The chart is ready"))
 	assert.False(t, srv.FinishJob(jobID), "the job is over")
+}
+
+func TestWorkerJobTime(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	agent := Agent{ID: "cruncher", Turns: []Turn{
+		{Say("Starting."), StartJob()},
+		{Say("Again."), StartJobFor(time.Hour)},
+		{Say("Once more."), StartJob()},
+	}}
+	srv, _ := start(t, WithAgent(agent), WithClock(clk.Now), WithJobTime(0))
+
+	// Job time 0: the answer names the job, which is over by the next
+	// request.
+	resp := call(t, srv, http.MethodPost, srv.AgentsURL()+"/cruncher", "", map[string]any{"message": "go"})
+	runID, first := resp.Header.Get("X-Toolhouse-Run-ID"), resp.Header.Get("X-Toolhouse-Job-ID")
+	readBody(t, resp)
+	require.NotEmpty(t, first)
+	_, hdr := history(t, srv, "cruncher", runID, "")
+	assert.Empty(t, hdr.Get("X-Toolhouse-Job-ID"))
+
+	// A step's own duration beats the server's job time.
+	resp = call(t, srv, http.MethodPut, srv.AgentsURL()+"/cruncher/"+runID, "", map[string]any{"message": ""})
+	second := resp.Header.Get("X-Toolhouse-Job-ID")
+	assert.Equal(t, "Again.", string(readBody(t, resp)))
+	require.NotEmpty(t, second)
+	assert.NotEqual(t, first, second)
+	clk.Advance(time.Hour - time.Nanosecond)
+	_, hdr = history(t, srv, "cruncher", runID, "")
+	assert.Equal(t, second, hdr.Get("X-Toolhouse-Job-ID"))
+	clk.Advance(time.Nanosecond)
+	_, hdr = history(t, srv, "cruncher", runID, "")
+	assert.Empty(t, hdr.Get("X-Toolhouse-Job-ID"))
+	assert.False(t, srv.FinishJob(second))
 }
 
 func TestWorkerJobsFinishedByTheTest(t *testing.T) {
 	t.Parallel()
+	clk := newClock()
 	agent := Agent{ID: "cruncher", Turns: []Turn{
-		{Say("Starting."), StartJob(0)},
-		{Say("Again."), StartJob(1)},
+		{Say("Starting."), StartJobFor(0)},
+		{Say("Again."), StartJobFor(time.Hour)},
 		{Say("All done.")},
 	}}
-	srv, _ := start(t, WithAgent(agent))
+	srv, _ := start(t, WithAgent(agent), WithClock(clk.Now))
 	resp := call(t, srv, http.MethodPost, srv.AgentsURL()+"/cruncher", "", map[string]any{"message": "go"})
 	runID, jobID := resp.Header.Get("X-Toolhouse-Run-ID"), resp.Header.Get("X-Toolhouse-Job-ID")
 	readBody(t, resp)
 	require.NotEmpty(t, jobID)
 
-	for range 5 {
+	clk.Advance(24 * time.Hour)
+	for range 3 {
 		_, hdr := history(t, srv, "cruncher", runID, "")
-		require.Equal(t, jobID, hdr.Get("X-Toolhouse-Job-ID"), "a StartJob(0) job runs until FinishJob")
+		require.Equal(t, jobID, hdr.Get("X-Toolhouse-Job-ID"), "a StartJobFor(0) job runs until FinishJob")
 	}
 	assert.False(t, srv.FinishJob("no-such-job"))
 	require.True(t, srv.FinishJob(jobID))
 	_, hdr := history(t, srv, "cruncher", runID, "")
 	assert.Empty(t, hdr.Get("X-Toolhouse-Job-ID"))
 
-	// The resumed answer starts another job.
+	// FinishJob also ends a timed job early.
 	resp = call(t, srv, http.MethodPut, srv.AgentsURL()+"/cruncher/"+runID, "", map[string]any{"message": ""})
 	second := resp.Header.Get("X-Toolhouse-Job-ID")
 	assert.Equal(t, "Again.", string(readBody(t, resp)))
 	require.NotEmpty(t, second)
-	assert.NotEqual(t, jobID, second)
-	_, hdr = history(t, srv, "cruncher", runID, "")
-	assert.Equal(t, second, hdr.Get("X-Toolhouse-Job-ID"))
-	_, hdr = history(t, srv, "cruncher", runID, "")
-	assert.Empty(t, hdr.Get("X-Toolhouse-Job-ID"))
+	require.True(t, srv.FinishJob(second))
 	resp = call(t, srv, http.MethodPut, srv.AgentsURL()+"/cruncher/"+runID, "", map[string]any{"message": ""})
 	assert.Equal(t, "All done.", string(readBody(t, resp)))
+}
+
+// TestWorkerTextReadsRight joins the texts of an answer as a writer would:
+// consecutive Say steps, text around a tool call or a job step, and the
+// answer resumed after a job.
+func TestWorkerTextReadsRight(t *testing.T) {
+	t.Parallel()
+	agent := Agent{ID: "writer", Turns: []Turn{
+		{
+			Say("Done"), Say("and done again"), Say(", twice."),
+			CallTool("note", map[string]any{"text": "a & b <c>"}, "<ok & fine>"),
+			Say("Now a job"), StartJobFor(0), Say("runs"),
+		},
+		{Say("and it is over."), Say(" Bye.")},
+	}}
+	srv, _ := start(t, WithAgent(agent))
+
+	resp := call(t, srv, http.MethodPost, srv.AgentsURL()+"/ndjson/writer", "", map[string]any{"message": "go"})
+	runID, jobID := resp.Header.Get("X-Toolhouse-Run-ID"), resp.Header.Get("X-Toolhouse-Job-ID")
+	raw := string(readBody(t, resp))
+	// Arguments and results are sent as a JSON server writes them, not
+	// with encoding/json's HTML escapes.
+	assert.Contains(t, raw, `"args":{"text":"a & b <c>"}`)
+	assert.Contains(t, raw, `"result":"<ok & fine>"`)
+	assert.NotContains(t, raw, `\u00`)
+	var text strings.Builder
+	for _, l := range strings.Split(strings.TrimSpace(raw), "\n") {
+		var v map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &v))
+		if v["type"] == "text-delta" {
+			text.WriteString(v["textDelta"].(string))
+		}
+	}
+	assert.Equal(t, "Done and done again, twice. Now a job runs", text.String())
+
+	require.True(t, srv.FinishJob(jobID))
+	resp = call(t, srv, http.MethodPut, srv.AgentsURL()+"/writer/"+runID, "", map[string]any{"message": ""})
+	assert.Equal(t, " and it is over. Bye.", string(readBody(t, resp)))
+
+	// The history keeps each run of text as one part, spaced the same way.
+	resp = call(t, srv, http.MethodGet, srv.AgentsURL()+"/writer/"+runID, "", nil)
+	rawHistory := string(readBody(t, resp))
+	assert.Contains(t, rawHistory, `"args":{"text":"a & b <c>"}`)
+	var msgs []toolhouse.Message
+	require.NoError(t, json.Unmarshal([]byte(rawHistory), &msgs))
+	var texts []string
+	for _, m := range msgs {
+		if m.Role == "assistant" {
+			texts = append(texts, m.Text())
+		}
+	}
+	assert.Equal(t, []string{"Done and done again, twice.", "Now a job runs", "and it is over. Bye."}, texts)
+}
+
+func TestDemoAgentRemembers(t *testing.T) {
+	t.Parallel()
+	srv, _ := start(t)
+	resp := call(t, srv, http.MethodPost, srv.AgentsURL()+"/"+DemoAgentID, "", map[string]any{"message": "Chart three birds"})
+	runID, jobID := resp.Header.Get("X-Toolhouse-Run-ID"), resp.Header.Get("X-Toolhouse-Job-ID")
+	readBody(t, resp)
+	require.True(t, srv.FinishJob(jobID))
+	resp = call(t, srv, http.MethodPut, srv.AgentsURL()+"/"+DemoAgentID+"/"+runID, "", map[string]any{"message": "Nice chart!"})
+	assert.Contains(t, string(readBody(t, resp)), "The chart is ready")
+
+	resp = call(t, srv, http.MethodPut, srv.AgentsURL()+"/"+DemoAgentID+"/"+runID, "", map[string]any{"message": "Which one is the fastest?"})
+	assert.Equal(t, "You first asked me: “Chart three birds.” "+
+		"My last answer was: “The chart is ready: a hummingbird's heart beats about 7 times faster than a pigeon's, and 20 times faster than an ostrich's.” "+
+		"Now you say: “Which one is the fastest?”", string(readBody(t, resp)))
 }
 
 func TestWorkerFailure(t *testing.T) {

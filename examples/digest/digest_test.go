@@ -22,10 +22,9 @@ func TestToday(t *testing.T) {
 		{"agent fails", toolhousetest.Turn{toolhousetest.Fail("no news today")}, "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := toolhousetest.NewServer(toolhousetest.WithAgent(toolhousetest.Agent{
+			srv := toolhousetest.New(t, toolhousetest.WithAgent(toolhousetest.Agent{
 				ID: "digest-agent", Turns: []toolhousetest.Turn{tc.answer},
 			}))
-			defer srv.Close()
 			client, err := srv.Client() // aimed at srv, with its key
 			if err != nil {
 				t.Fatal(err)

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/toolhouseai/toolhouse-go/toolhousetest"
+)
+
+// TestOfficialJSClient runs the official JavaScript client,
+// @toolhouseai/client from the npm registry, with Node against the built
+// fake (testdata/jsclient.mjs): it starts a conversation with the demo
+// agent, meets the job's 409, and continues twice once -job-time has
+// passed, without ever polling. It needs node on PATH and the package
+// installed; .ci/run installs both when it can and sets
+// TOOLHOUSE_JS_CLIENT_DIR.
+func TestOfficialJSClient(t *testing.T) {
+	t.Parallel()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not on PATH; .ci/run installs Debian's nodejs package when it can")
+	}
+	dir := os.Getenv("TOOLHOUSE_JS_CLIENT_DIR")
+	if dir == "" {
+		t.Skip("TOOLHOUSE_JS_CLIENT_DIR is not set: run `npm install @toolhouseai/client` in a temporary directory " +
+			"and set it to that directory's node_modules/@toolhouseai/client (.ci/run does)")
+	}
+	_, err = os.Stat(filepath.Join(dir, "index.js"))
+	require.NoError(t, err, "TOOLHOUSE_JS_CLIENT_DIR must be the installed package's directory")
+	script, err := filepath.Abs(filepath.Join("testdata", "jsclient.mjs"))
+	require.NoError(t, err)
+
+	const jobTime = time.Second
+	fake := startFake(t, buildFake(t), "-job-time", jobTime.String())
+	cmd := exec.CommandContext(testContext(t), node, script)
+	cmd.Env = append(os.Environ(),
+		"TOOLHOUSE_JS_CLIENT_DIR="+dir,
+		"TOOLHOUSE_AGENTS_URL="+fake.env["TOOLHOUSE_AGENTS_URL"],
+		"TOOLHOUSE_AGENT_ID="+toolhousetest.DemoAgentID,
+		"TOOLHOUSE_JOB_TIME_MS="+strconv.FormatInt(jobTime.Milliseconds(), 10),
+	)
+	out, err := cmd.Output()
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		t.Fatalf("node %s: %v\n%s", script, err, exitErr.Stderr)
+	}
+	require.NoError(t, err)
+
+	var got struct {
+		First, RunID, Early, Second, Third string
+		EarlyWithinJobTime, SameRun        bool
+	}
+	require.NoError(t, json.Unmarshal(out, &got), "the script prints one JSON object: %s", out)
+	assert.Equal(t, "Let me look that up. A hummingbird's heart can beat more than 1,200 times a minute! "+
+		"I'm charting heart rates by species with the code interpreter; it runs in the background.", got.First)
+	assert.NotEmpty(t, got.RunID, "the client took the run ID from x-toolhouse-run-id")
+	if got.EarlyWithinJobTime {
+		assert.Equal(t, "Request failed: HTTP error! status: 409", got.Early, "a PUT while the job runs")
+	}
+	assert.Equal(t, "The chart is ready: a hummingbird's heart beats about 7 times faster than a pigeon's, "+
+		"and 20 times faster than an ostrich's.", got.Second, "the job ended by itself")
+	assert.Equal(t, "You first asked me: “How fast does a hummingbird's heart beat?” "+
+		"My last answer was: “The chart is ready: a hummingbird's heart beats about 7 times faster than a pigeon's, "+
+		"and 20 times faster than an ostrich's.” Now you say: “Which one is the fastest?”", got.Third)
+	assert.True(t, got.SameRun, "one conversation, one run")
+
+	assert.Equal(t, 0, fake.stop(t, syscall.SIGTERM))
+}

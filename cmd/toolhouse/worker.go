@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/toolhouseai/toolhouse-go"
+)
+
+// runWorker streams a worker's answer: the text to stdout as it arrives
+// (or every event as NDJSON with -json), and what happens around it to
+// stderr: the run ID, tool calls, background jobs. Jobs are followed to
+// the final answer.
+func runWorker(ctx context.Context, c *toolhouse.Client, args []string, t *terminal) error {
+	fs, asJSON := flags("run", t)
+	runID := fs.String("run", "", "continue this run instead of starting a new one")
+	v := vars{}
+	fs.Var(v, "var", "NAME=VALUE for the agent's prompt (repeatable; new runs only)")
+	pos, err := parse(fs, args, 1, -1, "AGENT [MESSAGE...]")
+	if err != nil {
+		return err
+	}
+	agentID, message := pos[0], strings.Join(pos[1:], " ")
+	if *runID != "" && len(v) > 0 {
+		return usagef("-var applies to a new run, not to -run %s", *runID)
+	}
+	if message == "-" {
+		b, err := io.ReadAll(io.LimitReader(t.in, 1<<20))
+		if err != nil {
+			return fmt.Errorf("toolhouse: reading the message from stdin: %w", err)
+		}
+		message = strings.TrimRight(string(b), "\r\n")
+	}
+
+	p := &printer{t: t, asJSON: *asJSON, endsInNewline: true}
+	var stream *toolhouse.EventStream
+	switch {
+	case *runID != "":
+		stream, err = c.Workers.ResumeConversation(agentID, *runID).Send(ctx, message)
+	case len(v) > 0:
+		// Conversation.Send carries a message only: variables go with
+		// Stream, and the run is followed from its ID once the answer ends.
+		stream, err = c.Workers.Stream(ctx, agentID, toolhouse.WorkerRunParams{Message: message, Vars: v})
+	default:
+		stream, err = c.Workers.Conversation(agentID).Send(ctx, message)
+	}
+	if err != nil {
+		return err
+	}
+	run := stream.RunID()
+	fmt.Fprintf(t.err, "toolhouse: run %s\n", sanitize(run))
+	job := stream.JobID()
+	if err := p.answer(stream); err != nil {
+		return err
+	}
+	if len(v) > 0 && job != "" {
+		if err := p.followJob(ctx, c, agentID, run, job); err != nil {
+			return err
+		}
+	}
+	if !p.asJSON && !p.endsInNewline && isTerminal(t.out) {
+		fmt.Fprintln(t.out)
+	}
+	if run != "" {
+		fmt.Fprintf(t.err, "toolhouse: continue with: toolhouse run -run %s %s MESSAGE\n", sanitize(run), sanitize(agentID))
+	}
+	return nil
+}
+
+// printer writes a worker's events.
+type printer struct {
+	t             *terminal
+	asJSON        bool
+	endsInNewline bool // the text so far ends with a newline (or there is none)
+}
+
+// followJob waits for the background job of a Stream's answer and resumes
+// the run through a conversation, which follows any later job itself:
+// what Conversation.Send does for a first message without variables.
+func (p *printer) followJob(ctx context.Context, c *toolhouse.Client, agentID, runID, jobID string) error {
+	if err := p.event(toolhouse.Event{Type: toolhouse.EventJobStarted, JobID: jobID}); err != nil {
+		return err
+	}
+	if _, err := c.Workers.WaitForJob(ctx, agentID, runID, nil); err != nil {
+		return err
+	}
+	if err := p.event(toolhouse.Event{Type: toolhouse.EventJobFinished, JobID: jobID}); err != nil {
+		return err
+	}
+	next, err := c.Workers.ResumeConversation(agentID, runID).Send(ctx, "")
+	if err != nil {
+		return err
+	}
+	return p.answer(next)
+}
+
+// answer writes one stream to its end and closes it. An error event ends
+// it with that error.
+func (p *printer) answer(stream *toolhouse.EventStream) error {
+	defer stream.Close()
+	for stream.Next() {
+		ev := stream.Current()
+		if err := p.event(ev); err != nil {
+			return err
+		}
+		if ev.Type == toolhouse.EventError {
+			return fmt.Errorf("toolhouse: the agent reported an error: %s", sanitize(ev.Error))
+		}
+	}
+	return stream.Err()
+}
+
+// event writes one event: the line itself with -json; otherwise the
+// answer's text to stdout and a word on the rest to stderr.
+func (p *printer) event(ev toolhouse.Event) error {
+	if p.asJSON {
+		line := []byte(ev.Raw)
+		if len(line) == 0 { // an event of the SDK's own, such as a job's start
+			line, _ = json.Marshal(struct {
+				Type  string `json:"type"`
+				JobID string `json:"jobId,omitempty"`
+			}{ev.Type, ev.JobID})
+		}
+		_, err := p.t.out.Write(append(line[:len(line):len(line)], '\n'))
+		return err
+	}
+	switch ev.Type {
+	case toolhouse.EventTextDelta:
+		if ev.Text == "" {
+			return nil
+		}
+		text := ev.Text
+		if isTerminal(p.t.out) {
+			text = sanitizeText(text)
+		}
+		p.endsInNewline = strings.HasSuffix(text, "\n")
+		_, err := io.WriteString(p.t.out, text)
+		return err
+	case toolhouse.EventToolCall:
+		fmt.Fprintf(p.t.err, "toolhouse: calling %s\n", sanitize(ev.ToolName))
+	case toolhouse.EventJobStarted:
+		fmt.Fprintf(p.t.err, "toolhouse: background job %s is running; waiting for it...\n", sanitize(ev.JobID))
+	case toolhouse.EventJobFinished:
+		fmt.Fprintf(p.t.err, "toolhouse: background job %s finished; the answer goes on\n", sanitize(ev.JobID))
+	}
+	return nil
+}
+
+// isTerminal reports whether w is a terminal (a character device), where
+// server text must not be able to send control sequences.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}

@@ -51,6 +51,17 @@ func TestEveryMethodRefusesANilContext(t *testing.T) {
 		"Workers.Get":        func() error { _, err := c.Workers.Get(ctx, "agent-1", "run-1"); return err },
 		"Workers.WaitForJob": func() error { _, err := c.Workers.WaitForJob(ctx, "agent-1", "run-1", nil); return err },
 		"Conversation.Send":  func() error { _, err := c.Workers.Conversation("agent-1").Send(ctx, "hi"); return err },
+		"Agents.List":        func() error { _, err := c.Agents.List(ctx); return err },
+		"Agents.Get":         func() error { _, err := c.Agents.Get(ctx, "a1"); return err },
+		"Agents.Create":      func() error { _, err := c.Agents.Create(ctx, AgentCreateParams{Title: "t"}); return err },
+		"Agents.Update": func() error {
+			_, err := c.Agents.Update(ctx, "a1", AgentUpdateParams{Title: String("t")})
+			return err
+		},
+		"Agents.Delete":  func() error { return c.Agents.Delete(ctx, "a1") },
+		"Secrets.List":   func() error { _, err := c.Secrets.List(ctx); return err },
+		"Secrets.Set":    func() error { return c.Secrets.Set(ctx, "K", "v") },
+		"Secrets.Delete": func() error { return c.Secrets.Delete(ctx, "K") },
 		"ResumeConversation.Send": func() error {
 			_, err := c.Workers.ResumeConversation("agent-1", "run-1").Send(ctx, "hi")
 			return err

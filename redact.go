@@ -103,15 +103,10 @@ func (r redactor) longest() int {
 	return len(r[0].text)
 }
 
-// scrub hides the API key and the call's extra secrets in err's message,
-// should anything (a server echoing the request, a custom transport, an
-// excerpt that cut a copy) have put them, or a piece of them, there. The
-// original error stays reachable with errors.Is and errors.As.
-func (c *Client) scrub(err error, extra ...string) error {
-	return c.redactor(extra...).scrub(err)
-}
-
-// scrub is Client.scrub for the secrets of r.
+// scrub hides the secrets of r in err's message, should anything (a
+// server echoing the request, a custom transport, an excerpt that cut a
+// copy) have put them, or a piece of them, there. The original error
+// stays reachable with errors.Is and errors.As.
 func (r redactor) scrub(err error) error {
 	if err == nil || len(r) == 0 {
 		return err

@@ -193,8 +193,7 @@ func TestRedirectThatChangesACallIsNotFollowed(t *testing.T) {
 				t.Parallel()
 				// The redirect stays on the origin: only the method change
 				// is at stake. Following it would GET and report success.
-				var srv *recorder
-				srv = newRecorder(t, false, func(w http.ResponseWriter, r *http.Request) {
+				srv := newRecorder(t, false, func(w http.ResponseWriter, r *http.Request) {
 					if r.Method == http.MethodGet {
 						okRun(w, r)
 						return

@@ -67,29 +67,29 @@ type attemptBound struct {
 	timer  *time.Timer // nil without a timeout
 }
 
-func (c *Client) bound(parent context.Context, x exchange) *attemptBound {
+func (c *Client) bound(parent context.Context, x exchange) attemptBound {
 	ctx, cancel := context.WithCancelCause(parent)
-	b := &attemptBound{ctx: ctx, cancel: cancel}
+	b := attemptBound{ctx: ctx, cancel: cancel}
 	if d := c.requestTimeout; d > 0 {
-		timeout := &timeoutError{d: d, stream: x == headersOnly}
-		b.timer = time.AfterFunc(d, func() { cancel(timeout) })
+		stream := x == headersOnly
+		b.timer = time.AfterFunc(d, func() { cancel(&timeoutError{d: d, stream: stream}) })
 	}
 	return b
 }
 
 // disarm stops the timeout; it reports false when the timeout has already
 // cut the attempt.
-func (b *attemptBound) disarm() bool { return b.timer == nil || b.timer.Stop() }
+func (b attemptBound) disarm() bool { return b.timer == nil || b.timer.Stop() }
 
 // release ends the attempt's context, once its response is done with.
-func (b *attemptBound) release() {
+func (b attemptBound) release() {
 	b.disarm()
 	b.cancel(context.Canceled)
 }
 
 // explain names the request in an attempt's error and, when the request
 // timeout is what cut the attempt, says so instead of a bare cancellation.
-func (b *attemptBound) explain(req *http.Request, err error) error {
+func (b attemptBound) explain(req *http.Request, err error) error {
 	var timeout *timeoutError
 	if req.Context().Err() == nil && errors.As(context.Cause(b.ctx), &timeout) {
 		err = timeout
@@ -134,45 +134,54 @@ var errTooLarge = errors.New("response body too large")
 
 // readBounded reads resp's body, failing with errTooLarge as soon as it
 // passes limit bytes (counted after any decompression by the transport).
-// It holds at most a little more than limit bytes while it reads, and
-// allocates the result once when the length is known.
+// A body of known length is read with one allocation; one of unknown
+// length into chunks that double in size, so that a body past the limit
+// costs about the limit and never a copy.
 func readBounded(resp *http.Response, limit int64) ([]byte, error) {
 	if resp.ContentLength > limit {
 		return nil, errTooLarge
 	}
 	r := io.LimitReader(resp.Body, limit+1)
+	size := 512
 	if resp.ContentLength >= 0 {
-		buf := bytes.NewBuffer(make([]byte, 0, resp.ContentLength+1))
-		if _, err := buf.ReadFrom(r); err != nil {
-			return nil, err
-		}
-		if int64(buf.Len()) > limit {
-			return nil, errTooLarge
-		}
-		return buf.Bytes(), nil
+		size = int(resp.ContentLength) + 1 // the byte more sees the end
 	}
-	// Unknown length (chunked, or inflated by the transport): read into
-	// chunks so that a body past the limit never costs a copy, then join.
 	var chunks [][]byte
 	var total int64
-	size := 32 << 10
 	for {
 		chunk := make([]byte, size)
-		n, err := io.ReadFull(r, chunk)
-		chunks = append(chunks, chunk[:n])
+		n, err := fill(r, chunk)
 		total += int64(n)
 		if total > limit {
 			return nil, errTooLarge
 		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			break
-		}
-		if err != nil {
+		if err != nil && err != io.EOF {
 			return nil, err
 		}
+		if err == io.EOF {
+			if chunks == nil {
+				return chunk[:n], nil
+			}
+			return bytes.Join(append(chunks, chunk[:n]), nil), nil
+		}
+		chunks = append(chunks, chunk)
 		size = min(2*size, 4<<20)
 	}
-	return bytes.Join(chunks, nil), nil
+}
+
+// fill reads from r until p is full or r ends. Unlike io.ReadFull it
+// reports the end as io.EOF however much it read, and passes any other
+// error on as it is (a body cut short stays io.ErrUnexpectedEOF).
+func fill(r io.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k, err := r.Read(p[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // formatSize writes a byte count as bytes, with the binary unit it is a

@@ -27,7 +27,9 @@ func (c *Client) redactor(extra ...string) redactor {
 			r = append(r, newSecret(s)())
 		}
 	}
-	slices.SortStableFunc(r, func(a, b *secretText) int { return len(b.text) - len(a.text) })
+	if len(r) > 1 {
+		slices.SortStableFunc(r, func(a, b *secretText) int { return len(b.text) - len(a.text) })
+	}
 	return r
 }
 

@@ -227,7 +227,7 @@ func retryRequest(req *http.Request) *http.Request {
 
 // readAPIError reads the body of a failed response (at most maxErrorBody of
 // it is kept), closes it, and returns the error it describes, with every
-// copy of the key redacted before anything is cut.
+// copy of red's secrets redacted before anything is cut.
 func readAPIError(resp *http.Response, red redactor) *APIError {
 	// Read past the cap by the longest form of a secret (every character
 	// a \uXXXX escape), so that a copy that straddles the cap is whole

@@ -149,7 +149,7 @@ func (s *AgentRunsService) Wait(ctx context.Context, id string, opts *PollOption
 	if err := checkID("id", id); err != nil {
 		return nil, err
 	}
-	loop, err := s.client.loop(opts)
+	loop, err := s.client.loop(ctx, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -5,17 +5,17 @@
 //
 // Create a Client with NewClient; it finds the API key in the environment
 // (TOOLHOUSE_API_KEY, then ~/.toolhouse) unless given one. Every call
-// takes a context, which is the way to bound it: the client sets no
-// timeout of its own, so that long streams are not cut.
+// takes a context, which is the way to bound it. On its own the client
+// bounds only each attempt of a call (WithRequestTimeout, 10 minutes by
+// default) and, for a stream, the wait for its response headers: a long
+// stream's body is never cut.
 package toolhouse
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"runtime"
 	"strings"
 	"time"
@@ -63,11 +63,15 @@ type Client struct {
 // it after that.
 type config struct {
 	hc                  *http.Client
-	baseURL, agentsURL  *url.URL // nil until an option or NewClient sets them
-	apiKey              string
+	baseURL, agentsURL  sealedURL // nil until an option or NewClient sets them
+	key                 secret    // the API key, sealed; nil when there is none
+	keySource           string    // where the key came from, for errors about it
 	userAgent           string
 	maxRetries          int
 	retryBase, retryMax time.Duration
+	requestTimeout      time.Duration // bound of one attempt; 0: none
+	maxResponseSize     int64         // largest JSON body read
+	maxJobCycles        int           // background jobs one Conversation.Send follows
 	logger              *slog.Logger
 	poll                PollOptions
 	maxLineSize         int
@@ -91,13 +95,16 @@ type service struct{ client *Client }
 // override both.
 func NewClient(opts ...Option) (*Client, error) {
 	c := &Client{config: config{
-		userAgent:   sdkUserAgent,
-		maxRetries:  defaultMaxRetries,
-		retryBase:   retry.DefaultBase,
-		retryMax:    retry.DefaultMax,
-		maxLineSize: DefaultMaxLineSize,
-		sleep:       retry.Sleep,
-		now:         time.Now,
+		userAgent:       sdkUserAgent,
+		maxRetries:      defaultMaxRetries,
+		retryBase:       retry.DefaultBase,
+		retryMax:        retry.DefaultMax,
+		requestTimeout:  defaultRequestTimeout,
+		maxResponseSize: defaultMaxResponseSize,
+		maxJobCycles:    defaultMaxJobCycles,
+		maxLineSize:     DefaultMaxLineSize,
+		sleep:           retry.Sleep,
+		now:             time.Now,
 	}}
 	for _, opt := range opts {
 		if opt == nil {
@@ -110,13 +117,10 @@ func NewClient(opts ...Option) (*Client, error) {
 	if err := c.config.settle(); err != nil {
 		return nil, err
 	}
-	if strings.ContainsFunc(c.apiKey, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		// Never repeat the key, not even in part.
-		return nil, errors.New("toolhouse: the API key contains spaces or control characters")
+	if err := checkAPIKey(c.key.value(), c.keySource); err != nil {
+		return nil, err
 	}
-	if c.hc == nil {
-		c.hc = &http.Client{}
-	}
+	c.hc = withRedirectPolicy(c.hc)
 	c.common.client = c
 	c.AgentRuns = (*AgentRunsService)(&c.common)
 	c.Schedules = (*SchedulesService)(&c.common)
@@ -127,15 +131,29 @@ func NewClient(opts ...Option) (*Client, error) {
 }
 
 // String describes the client without its API key, so that printing a
-// Client (in a log line, a test failure, a panic) never reveals the key.
-func (c *Client) String() string {
-	key := "none"
-	if c.apiKey != "" {
-		key = "set"
-	}
+// Client or a *Client (in a log line, a test failure, a panic) never
+// reveals the key. The key itself is sealed away from reflection-based
+// printers such as go-spew, which testify uses for its diffs.
+func (c Client) String() string {
 	return fmt.Sprintf("toolhouse.Client{BaseURL: %s, AgentsURL: %s, APIKey: %s}",
-		redactURL(c.baseURL.String()), redactURL(c.agentsURL.String()), key)
+		c.baseURL.String(), c.agentsURL.String(), c.keyState())
 }
 
 // GoString is String, for %#v.
-func (c *Client) GoString() string { return c.String() }
+func (c Client) GoString() string { return c.String() }
+
+// LogValue describes the client to log/slog as String does: the URLs and
+// whether a key is set, never the key.
+func (c Client) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("base_url", c.baseURL.String()),
+		slog.String("agents_url", c.agentsURL.String()),
+		slog.String("api_key", c.keyState()))
+}
+
+func (c *config) keyState() string {
+	if c.key == nil {
+		return "none"
+	}
+	return "set"
+}

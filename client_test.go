@@ -62,7 +62,7 @@ func TestUserAgentWithoutSuffix(t *testing.T) {
 func TestMissingAPIKeySendsNothing(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.c.apiKey = ""
+	h.c.key = nil
 	ctx := context.Background()
 	calls := map[string]func() error{
 		"AgentRuns.Create": func() error {
@@ -129,7 +129,7 @@ func TestKeyDiscovery(t *testing.T) {
 			}
 			c, err := NewClient(tt.opts...)
 			require.NoError(t, err)
-			assert.Equal(t, tt.wantKey, c.apiKey)
+			assert.Equal(t, tt.wantKey, c.key.value())
 		})
 	}
 }

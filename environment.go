@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
 )
 
 // The environment a client reads unless WithoutEnvironment: the same
@@ -22,21 +23,22 @@ const (
 )
 
 // keyFromEnvironment returns TOOLHOUSE_API_KEY, else the key in
-// ~/.toolhouse, else "".
-func keyFromEnvironment() string {
+// ~/.toolhouse, else "", and where it found it.
+func keyFromEnvironment() (key, source string) {
 	if v := strings.TrimSpace(os.Getenv(envAPIKey)); v != "" {
-		return v
+		return v, envAPIKey
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return ""
+		return "", ""
 	}
-	f, err := os.Open(filepath.Join(home, keyFileName))
+	path := filepath.Join(home, keyFileName)
+	f, err := os.Open(path)
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	defer f.Close()
-	return keyFromFile(f)
+	return keyFromFile(f), "the " + envAPIKey + " line of " + path
 }
 
 // keyFromFile reads the TOOLHOUSE_API_KEY= line of a th CLI config file.
@@ -59,9 +61,52 @@ func keyFromFile(r io.Reader) string {
 	return ""
 }
 
+// checkAPIKey refuses a key that cannot be right, before it is sent: the
+// error says where the key came from and what is wrong with it, and never
+// repeats it, not even in part.
+func checkAPIKey(key, source string) error {
+	if key == "" {
+		return nil
+	}
+	var problem string
+	switch {
+	case strings.HasPrefix(strings.ToLower(key), "bearer "):
+		problem = `starts with "Bearer ": give the key alone, the SDK adds the Bearer scheme itself`
+	case strings.Contains(key, " #") || strings.Contains(key, "\t#"):
+		problem = "is followed by a comment on its line: put the comment on a line of its own"
+	case strings.ContainsFunc(key, unicode.IsSpace):
+		problem = "contains white space: a key is a single word, so part of the value is something else"
+	case strings.ContainsFunc(key, unicode.IsControl):
+		problem = "contains control characters"
+	case strings.ContainsAny(key[:1], `"'`) || strings.ContainsAny(key[len(key)-1:], `"'`):
+		problem = "is wrapped in quotes: give the key without them"
+	default:
+		return nil
+	}
+	return fmt.Errorf("toolhouse: the API key from %s %s", source, problem)
+}
+
+// sealedURL is a base URL kept in a closure like the key: user information
+// that a caller put into it stays out of reach of reflection-based
+// printers.
+type sealedURL func() *url.URL
+
+// seal keeps u in a sealedURL.
+func seal(u *url.URL) sealedURL { return func() *url.URL { return u } }
+
+// String returns the URL without its user information.
+func (s sealedURL) String() string {
+	if s == nil {
+		return "<nil>"
+	}
+	return redactURL(s().String())
+}
+
 // parseBaseURL checks a base URL and gives it the trailing slash that path
-// joining relies on.
-func parseBaseURL(raw string) (*url.URL, error) {
+// joining relies on. A URL ending in /v1 (the API's version, which every
+// path already starts with) is read as its host root, so that a base URL
+// copied from a request does not send /v1/v1/... calls.
+func parseBaseURL(raw string) (sealedURL, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return nil, errors.New("empty URL")
@@ -77,8 +122,17 @@ func parseBaseURL(raw string) (*url.URL, error) {
 	if u.Host == "" {
 		return nil, fmt.Errorf("URL %q has no host", redactURL(raw))
 	}
-	if u.RawQuery != "" || u.Fragment != "" {
+	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
 		return nil, fmt.Errorf("URL %q must not have a query or fragment", redactURL(raw))
+	}
+	for _, version := range []string{"/v1/", "/v1"} {
+		if strings.HasSuffix(u.Path, version) {
+			u.Path = strings.TrimSuffix(u.Path, version)
+			if u.RawPath != "" {
+				u.RawPath = strings.TrimSuffix(u.RawPath, version)
+			}
+			break
+		}
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
@@ -86,7 +140,7 @@ func parseBaseURL(raw string) (*url.URL, error) {
 			u.RawPath += "/"
 		}
 	}
-	return u, nil
+	return seal(u), nil
 }
 
 // settle completes the configuration the options left open: the key and
@@ -99,8 +153,9 @@ func (cfg *config) settle() error {
 		}
 		return strings.TrimSpace(os.Getenv(name))
 	}
-	if cfg.apiKey == "" && !cfg.noEnv {
-		cfg.apiKey = keyFromEnvironment()
+	if cfg.key == nil && !cfg.noEnv {
+		key, source := keyFromEnvironment()
+		cfg.key, cfg.keySource = newAPIKey(key), source
 	}
 	var err error
 	if cfg.baseURL == nil {

@@ -79,7 +79,11 @@ type APIError struct {
 	RetryAfter time.Duration
 }
 
-// Error reports the status, the request and the server's message.
+// Error reports the status, the request and the server's message. The
+// server's words are shown as data: control characters, line breaks,
+// terminal escapes, bidirectional overrides and invalid UTF-8 appear
+// escaped (\x1b, \n, \u202e, \xff), so that an error printed to a terminal
+// or a log cannot forge lines or rewrite what is around it.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	b.WriteString("toolhouse: ")
@@ -89,17 +93,27 @@ func (e *APIError) Error() string {
 		b.WriteString(e.URL)
 		b.WriteString(": ")
 	}
-	fmt.Fprintf(&b, "%d %s", e.StatusCode, http.StatusText(e.StatusCode))
-	if e.Message != "" {
+	status := fmt.Sprintf("%d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	b.WriteString(strings.TrimSpace(status))
+	// A proxy's page is often titled with the status itself ("502 Bad
+	// Gateway"): say it once.
+	msg := cleanText(e.Message)
+	for _, repeat := range []string{status, http.StatusText(e.StatusCode)} {
+		if rest, ok := strings.CutPrefix(msg, repeat); ok && repeat != "" && (rest == "" || rest[0] == ':' || rest[0] == ' ') {
+			msg = strings.TrimLeft(rest, ": ")
+			break
+		}
+	}
+	if msg != "" {
 		b.WriteString(": ")
-		b.WriteString(e.Message)
+		b.WriteString(msg)
 	}
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, " (server asked to retry after %s; not retried)", e.RetryAfter)
 	}
 	if e.RequestID != "" {
 		b.WriteString(" (request id ")
-		b.WriteString(e.RequestID)
+		b.WriteString(cleanText(e.RequestID))
 		b.WriteByte(')')
 	}
 	return b.String()
@@ -119,30 +133,45 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
-// newAPIError builds the error for a non-2xx response whose body (at most
-// maxErrorBody bytes) has already been read.
-func newAPIError(resp *http.Response, body []byte) *APIError {
+// newAPIError builds the error for a non-2xx response from its body, read
+// up to a little more than maxErrorBody. Every copy of a secret of r goes
+// from what the error holds (body, headers, request ID, message) before
+// anything is cut, so that no cut leaves a piece of it.
+func newAPIError(resp *http.Response, body []byte, r redactor) *APIError {
+	body = r.redactBytes(body)
+	if len(body) > maxErrorBody {
+		body = body[:maxErrorBody]
+	}
 	e := &APIError{
 		StatusCode: resp.StatusCode,
 		Body:       body,
-		Header:     resp.Header,
-		Message:    errorMessage(body),
+		Header:     r.redactHeader(resp.Header),
+		Message:    errorMessage(body, r),
 	}
 	if resp.Request != nil {
 		e.Method = resp.Request.Method
 		e.URL = redactURL(resp.Request.URL.String())
 	}
 	for _, h := range []string{"X-Request-Id", "X-Toolhouse-Request-Id", "Cf-Ray"} {
-		if v := resp.Header.Get(h); v != "" {
-			e.RequestID = v
+		if v := e.Header.Get(h); v != "" {
+			e.RequestID = cleanText(truncate(v, maxMessage))
 			break
 		}
 	}
 	return e
 }
 
-// errorMessage extracts a readable message from an error body.
-func errorMessage(body []byte) string {
+// errorMessage extracts a readable message from an error body: one line
+// of text, the secrets of r redacted (also where the body had them
+// JSON-escaped), control characters escaped, a few hundred bytes at most.
+func errorMessage(body []byte, r redactor) string {
+	// Collapsing white space, escaping and cutting may each form a copy of
+	// a secret that the body did not hold as such: look once more.
+	return r.redact(bodyMessage(body, r))
+}
+
+// bodyMessage is errorMessage before its last redaction.
+func bodyMessage(body []byte, r redactor) string {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return ""
@@ -158,7 +187,7 @@ func errorMessage(body []byte) string {
 				if msg := messageFrom(raw); msg != "" {
 					// The server's text goes into Error() and log lines:
 					// keep it to a few hundred bytes (Body has it all).
-					return truncate(msg, maxMessage)
+					return truncate(cleanText(r.redact(msg)), maxMessage)
 				}
 			}
 		}
@@ -242,13 +271,18 @@ func snippet(body []byte) string {
 	}
 	text := collapseSpace(stripTags(body))
 	if title != "" {
-		text = strings.TrimSpace(strings.TrimPrefix(text, title))
-		if text == "" {
-			return truncate(title, maxSnippet)
+		// The title is the text's start, and nginx repeats it as the
+		// page's heading: show it once.
+		for strings.HasPrefix(text, title) {
+			text = strings.TrimSpace(strings.TrimPrefix(text, title))
 		}
-		return truncate(title+": "+text, maxSnippet)
+		if text != "" {
+			text = title + ": " + text
+		} else {
+			text = title
+		}
 	}
-	return truncate(text, maxSnippet)
+	return truncate(cleanText(text), maxSnippet)
 }
 
 // stripTags drops <...> markup, and the contents of <script> and <style>

@@ -122,7 +122,7 @@ func TestAPIErrorString(t *testing.T) {
 func TestSnippet(t *testing.T) {
 	t.Parallel()
 	tests := map[string]string{
-		"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>": "502 Bad Gateway: 502 Bad Gateway nginx",
+		"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>": "502 Bad Gateway: nginx",
 		"<p>Only <b>text</b></p>": "Only text",
 		"<TITLE>Upper</TITLE><SCRIPT>alert(1)</SCRIPT><STYLE>p{}</STYLE>": "Upper",
 		"<title>Unclosed script</title><script>var a;":                    "Unclosed script",

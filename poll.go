@@ -1,6 +1,7 @@
 package toolhouse
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -16,10 +17,13 @@ type PollOptions struct {
 	MaxWait     time.Duration // overall bound; zero means only the context bounds it
 }
 
-func (o PollOptions) validate() error {
+// validate refuses negative durations, naming them as an *ArgumentError
+// of the argument arg.
+func (o PollOptions) validate(arg string) error {
 	if o.Interval < 0 || o.MaxInterval < 0 || o.MaxWait < 0 {
-		return fmt.Errorf("toolhouse: poll options must not be negative (interval %s, max interval %s, max wait %s)",
-			o.Interval, o.MaxInterval, o.MaxWait)
+		return &ArgumentError{Arg: arg, Reason: fmt.Sprintf(
+			"durations must not be negative (Interval %s, MaxInterval %s, MaxWait %s)",
+			o.Interval, o.MaxInterval, o.MaxWait)}
 	}
 	return nil
 }
@@ -32,7 +36,7 @@ func (c *Client) pollOptions(opts *PollOptions) (PollOptions, error) {
 	if opts == nil {
 		return c.poll, nil
 	}
-	if err := opts.validate(); err != nil {
+	if err := opts.validate("opts"); err != nil {
 		return PollOptions{}, err
 	}
 	o := *opts
@@ -48,8 +52,12 @@ func (c *Client) pollOptions(opts *PollOptions) (PollOptions, error) {
 	return o, nil
 }
 
-// loop turns the options into the poll loop, on the client's clock.
-func (c *Client) loop(opts *PollOptions) (poll.Loop, error) {
+// loop turns the options into the poll loop of one wait, on the client's
+// clock. It also refuses a nil ctx, which the loop would panic on.
+func (c *Client) loop(ctx context.Context, opts *PollOptions) (poll.Loop, error) {
+	if err := checkContext(ctx); err != nil {
+		return poll.Loop{}, err
+	}
 	o, err := c.pollOptions(opts)
 	if err != nil {
 		return poll.Loop{}, err

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -51,15 +52,16 @@ type endpoint struct {
 // path segment escaped, query from go-querystring, JSON body, auth and
 // User-Agent.
 func (c *Client) newRequest(ctx context.Context, e endpoint) (*http.Request, error) {
-	if ctx == nil {
-		return nil, &ArgumentError{Arg: "ctx", Reason: "must not be nil"}
+	if err := checkContext(ctx); err != nil {
+		return nil, err
 	}
-	if e.platform && c.apiKey == "" {
+	key := c.key.value()
+	if e.platform && key == "" {
 		return nil, ErrMissingAPIKey
 	}
-	base := c.agentsURL
+	base := c.agentsURL()
 	if e.platform {
-		base = c.baseURL
+		base = c.baseURL()
 	}
 	u := *base
 	var escaped strings.Builder
@@ -88,7 +90,7 @@ func (c *Client) newRequest(ctx context.Context, e endpoint) (*http.Request, err
 	}
 	req, err := http.NewRequestWithContext(ctx, e.method, u.String(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("toolhouse: building request: %w", err)
+		return nil, fmt.Errorf("toolhouse: building request: %w", redactURLError(err))
 	}
 	if body != nil {
 		req.Body = io.NopCloser(bytes.NewReader(body))
@@ -97,61 +99,84 @@ func (c *Client) newRequest(ctx context.Context, e endpoint) (*http.Request, err
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("User-Agent", c.userAgent)
-	if c.apiKey != "" {
-		req.Header.Set("Authorization", "Bearer "+c.apiKey)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	return req, nil
 }
 
-// send sends req, retrying as r allows, and returns a 2xx response whose
-// body the caller must close. A non-2xx answer becomes an *APIError, after
-// the body (at most 1 MiB of it) has been read and closed. Nothing is
-// retried once a 2xx response arrived: a stream's body is never replayed.
-// The API key and the secrets never appear in the error.
-func (c *Client) send(req *http.Request, r replay, secrets ...string) (*http.Response, error) {
-	resp, err := c.sendRetrying(req, r, secrets)
-	return resp, c.scrub(err, secrets...)
+// checkContext refuses a nil context, which would make the HTTP client or
+// a wait panic deep inside.
+func checkContext(ctx context.Context) error {
+	if ctx == nil {
+		return &ArgumentError{Arg: "ctx", Reason: "must not be nil (use context.Background())"}
+	}
+	return nil
 }
 
-// sendRetrying is send before its error is scrubbed of the secrets.
-func (c *Client) sendRetrying(req *http.Request, r replay, secrets []string) (*http.Response, error) {
+// redactURLError drops the URL that *url.Error repeats.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// exchange says where one attempt of a call ends.
+type exchange int
+
+const (
+	// wholeBody: a JSON call, whose attempt reads the whole 2xx body
+	// (at most maxResponseSize bytes) under the request timeout.
+	wholeBody exchange = iota
+	// headersOnly: a stream, whose attempt ends with the response
+	// headers; the body is the caller's to read, as long as it runs.
+	headersOnly
+)
+
+// send sends a stream's request, retrying as r allows, and returns a 2xx
+// response whose body the caller must close. A non-2xx answer becomes an
+// *APIError, after the body (at most 1 MiB of it) has been read and
+// closed. Nothing is retried once a 2xx response arrived: a stream's body
+// is never replayed. The API key and the secrets never appear in the error.
+func (c *Client) send(req *http.Request, r replay, secrets ...string) (*http.Response, error) {
+	red := c.redactor(secrets...)
+	resp, _, err := c.sendRetrying(req, r, headersOnly, red)
+	return resp, red.scrub(err)
+}
+
+// sendRetrying sends req until an attempt succeeds or the replay rule r
+// gives up, and returns the 2xx response: for wholeBody, with its body
+// read into the returned bytes and closed. Its errors are not scrubbed
+// yet; an *APIError is already redacted of red's secrets.
+func (c *Client) sendRetrying(req *http.Request, r replay, x exchange, red redactor) (*http.Response, []byte, error) {
 	ctx := req.Context()
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			// Not every RoundTripper checks: send nothing for a dead context.
-			return nil, transportError(req, err)
+			return nil, nil, transportError(req, err)
 		}
 		if attempt > 0 {
 			req = retryRequest(req)
 		}
 		start := c.now()
-		resp, err := c.hc.Do(req)
-		c.logAttempt(req, resp, attempt, start, err, secrets)
-		if err == nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			return resp, nil
+		resp, body, err := c.attempt(req, x, red)
+		c.logAttempt(req, resp, attempt, start, err, red)
+		if err == nil {
+			return resp, body, nil
 		}
 		var apiErr *APIError
-		if err != nil {
-			err = transportError(req, err)
-		} else {
-			if resp.Request == nil {
-				// A RoundTripper need not set it (httpmock does not); the
-				// error names the request from it.
-				resp.Request = req
-			}
-			apiErr = readAPIError(resp)
-			apiErr.redact(append([]string{c.apiKey}, secrets...)...)
-			err = apiErr
-		}
+		errors.As(err, &apiErr)
 		if attempt >= c.maxRetries || ctx.Err() != nil || !c.retryable(r, err, apiErr) {
-			return nil, err
+			return nil, nil, err
 		}
 		delay := retry.Backoff(attempt, c.retryBase, c.retryMax)
 		if apiErr != nil {
 			if hint, ok := retry.Hint(apiErr.Header, c.now()); ok {
 				if hint > retry.DefaultMaxHint {
 					apiErr.RetryAfter = hint
-					return nil, apiErr
+					return nil, nil, apiErr
 				}
 				delay = hint
 			}
@@ -165,7 +190,7 @@ func (c *Client) sendRetrying(req *http.Request, r replay, secrets []string) (*h
 		if serr := c.sleep(ctx, delay); serr != nil {
 			// Both are wrapped: errors.Is(err, context.Canceled) and
 			// errors.As(err, &apiErr) both work.
-			return nil, fmt.Errorf("toolhouse: %s %s: giving up while waiting to retry: %w (last error: %w)",
+			return nil, nil, fmt.Errorf("toolhouse: %s %s: giving up while waiting to retry: %w (last error: %w)",
 				req.Method, req.URL.Path, serr, err)
 		}
 	}
@@ -178,6 +203,11 @@ func (c *Client) retryable(r replay, err error, apiErr *APIError) bool {
 			return apiErr.StatusCode == http.StatusTooManyRequests
 		}
 		return retry.RetryableStatus(apiErr.StatusCode)
+	}
+	var timeout *timeoutError
+	if errors.As(err, &timeout) {
+		// The server may have acted on a call it did not answer in time.
+		return r == idempotent
 	}
 	if r == once {
 		return retry.NotSent(err)
@@ -195,27 +225,28 @@ func retryRequest(req *http.Request) *http.Request {
 	return next
 }
 
-// readAPIError reads at most maxErrorBody of a failed response, closes it,
-// and returns the error it describes.
-func readAPIError(resp *http.Response) *APIError {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+// readAPIError reads the body of a failed response (at most maxErrorBody of
+// it is kept), closes it, and returns the error it describes, with every
+// copy of red's secrets redacted before anything is cut.
+func readAPIError(resp *http.Response, red redactor) *APIError {
+	// Read past the cap by the longest form of a secret (every character
+	// a \uXXXX escape), so that a copy that straddles the cap is whole
+	// when it is redacted and the cut cannot leave a piece of it.
+	margin := int64(6 * red.longest())
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+margin))
 	// Drain a little more so the connection can be reused, then close.
 	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 	resp.Body.Close()
-	return newAPIError(resp, body)
+	return newAPIError(resp, body, red)
 }
 
 // transportError names the request in an error from the HTTP client,
 // whose *url.Error would otherwise repeat the full URL.
 func transportError(req *http.Request, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return fmt.Errorf("toolhouse: %s %s: %w", req.Method, redactURL(req.URL.String()), err)
+	return fmt.Errorf("toolhouse: %s %s: %w", req.Method, redactURL(req.URL.String()), redactURLError(err))
 }
 
-func (c *Client) logAttempt(req *http.Request, resp *http.Response, attempt int, start time.Time, err error, secrets []string) {
+func (c *Client) logAttempt(req *http.Request, resp *http.Response, attempt int, start time.Time, err error, red redactor) {
 	if c.logger == nil || !c.logger.Enabled(req.Context(), slog.LevelDebug) {
 		return
 	}
@@ -224,8 +255,10 @@ func (c *Client) logAttempt(req *http.Request, resp *http.Response, attempt int,
 	if resp != nil {
 		attrs = append(attrs, "status", resp.StatusCode)
 	}
-	if err != nil {
-		attrs = append(attrs, "error", c.scrub(transportError(req, err), secrets...).Error())
+	var apiErr *APIError
+	if err != nil && !errors.As(err, &apiErr) {
+		// An API error's message comes from the body, which is never logged.
+		attrs = append(attrs, "error", red.scrub(err).Error())
 	}
 	c.logger.DebugContext(req.Context(), "toolhouse: request", attrs...)
 }
@@ -237,23 +270,35 @@ func (c *Client) do(ctx context.Context, e endpoint, v any) (*http.Response, err
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.send(req, e.replay, e.secrets...)
+	red := c.redactor(e.secrets...)
+	resp, body, err := c.sendRetrying(req, e.replay, wholeBody, red)
 	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return resp, c.scrub(transportError(req, err), e.secrets...)
+		return nil, red.scrub(err)
 	}
 	if v == nil || len(bytes.TrimSpace(body)) == 0 {
 		return resp, nil
 	}
 	if err := decodeJSON(body, v); err != nil {
-		return resp, c.scrub(fmt.Errorf("toolhouse: %s %s: decoding the %d response: %w",
-			req.Method, redactURL(req.URL.String()), resp.StatusCode, err), e.secrets...)
+		if red.in(body) {
+			// The error may quote a piece of the body (a timestamp, a
+			// snippet) that cuts a copy of a secret: describe the failure
+			// from a copy of the body without the secrets.
+			err = decodeError(red.redactBytes(body), v)
+		}
+		return resp, red.scrub(fmt.Errorf("toolhouse: %s %s: decoding the %d response: %w",
+			req.Method, redactURL(req.URL.String()), resp.StatusCode, err))
 	}
 	return resp, nil
+}
+
+// decodeError decodes body into a new value of v's type, to learn what is
+// wrong with it.
+func decodeError(body []byte, v any) error {
+	fresh := reflect.New(reflect.TypeOf(v).Elem()).Interface()
+	if err := decodeJSON(body, fresh); err != nil {
+		return err
+	}
+	return errors.New("the body does not fit the expected shape (details withheld: they quote a secret)")
 }
 
 // envelope is the platform API's success body, {"data": ...}.

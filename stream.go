@@ -16,9 +16,12 @@ import (
 //	}
 //	if err := stream.Err(); err != nil { ... }
 //
-// Close it when done (it is safe to Close twice, and after an error). Close
-// may also be called from another goroutine to end a Next that is waiting
-// for the server. An event stays valid after the next call to Next.
+// Always Close it when done, typically with defer right after the call that
+// returned it: a stream never closed keeps its connection and the
+// goroutines reading it until its context ends. It is safe to Close twice,
+// and after an error; a range over All closes it when the loop ends.
+// Close may also be called from another goroutine to end a Next that is
+// waiting for the server. An event stays valid after the next call to Next.
 type EventStream struct {
 	dec   *Decoder
 	max   int
@@ -35,6 +38,11 @@ type EventStream struct {
 	// cleanly: an event to deliver, the next response to read, or (both
 	// nil) the end. Conversation uses it to follow background jobs.
 	onEnd func() (*Event, *http.Response, error)
+	// stop, when set, runs once when the stream ends or is closed, even
+	// while another goroutine's Next is blocked in onEnd: Conversation
+	// cancels the context its job waits and resume requests run under.
+	stop     func()
+	stopOnce sync.Once
 
 	// Close may run while Next is blocked reading, so the body it closes
 	// is handed over under mu, and closed is read without a lock.
@@ -89,11 +97,20 @@ func (s *EventStream) Next() bool {
 	if s.done {
 		return false
 	}
+	if s.advance() {
+		return true
+	}
+	s.done = true
+	s.runStop()
+	return false
+}
+
+// advance is Next until the stream is done.
+func (s *EventStream) advance() bool {
 	for {
 		if s.closed.Load() {
 			// What a read reports after Close is a consequence of the
 			// caller's own Close, not an error of the stream.
-			s.done = true
 			return false
 		}
 		if s.dec != nil {
@@ -113,28 +130,33 @@ func (s *EventStream) Next() bool {
 				if !s.closed.Load() {
 					s.err = err
 				}
-				s.done = true
 				return false
 			}
 		}
 		if s.onEnd == nil {
-			s.done = true
 			return false
 		}
 		ev, resp, err := s.onEnd()
 		switch {
 		case err != nil:
-			s.err = err
-			s.done = true
+			if !s.closed.Load() {
+				s.err = err
+			}
 			return false
 		case ev != nil:
 			s.cur = *ev
 			return true
 		case resp == nil:
-			s.done = true
 			return false
 		}
 		s.use(resp)
+	}
+}
+
+// runStop runs the stop hook, once.
+func (s *EventStream) runStop() {
+	if s.stop != nil {
+		s.stopOnce.Do(s.stop)
 	}
 }
 
@@ -146,10 +168,13 @@ func (s *EventStream) Current() Event { return s.cur }
 func (s *EventStream) Err() error { return s.err }
 
 // Close releases the connection. It is idempotent, safe after an error,
-// and safe to call while another goroutine is blocked in Next.
+// and safe to call while another goroutine is blocked in Next, which then
+// returns false promptly, also when it waits for a background job or a
+// resume request (Conversation); Err then reports no error.
 func (s *EventStream) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
+		s.runStop()
 		s.mu.Lock()
 		body := s.body
 		s.body = nil
@@ -194,7 +219,8 @@ const (
 
 // TextStream is a worker's answer as raw text: an io.ReadCloser that hands
 // over each piece as soon as it arrives. The run and job IDs come from the
-// response headers, so they are known before the first Read.
+// response headers, so they are known before the first Read. Always Close
+// it: a stream never closed keeps its connection until its context ends.
 type TextStream struct {
 	body      io.ReadCloser
 	runID     string

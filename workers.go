@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/toolhouseai/toolhouse-go/internal/poll"
@@ -83,6 +82,11 @@ type WorkerRun struct {
 // non-empty JobID means the answer handed work to a background job: wait
 // for it with WaitForJob, then resume the run with Continue and an empty
 // message. Run is never retried once the server may have received it.
+//
+// Always Close the stream, also after reading it to the end: an open
+// stream holds its connection and the goroutines reading it until ctx
+// ends. WithRequestTimeout bounds the wait for the answer's headers only,
+// never how long the answer runs.
 func (s *WorkersService) Run(ctx context.Context, agentID string, p WorkerRunParams) (*TextStream, error) {
 	if err := checkID("agentID", agentID); err != nil {
 		return nil, err
@@ -97,7 +101,8 @@ func (s *WorkersService) Run(ctx context.Context, agentID string, p WorkerRunPar
 // Continue sends one more message on a run (PUT {agent}/{run}) and returns
 // the answer as text. An empty message resumes the run after a background
 // job. While a job runs the server refuses with an error matching
-// ErrJobInProgress (409); Conversation waits that out by itself.
+// ErrJobInProgress (409); Conversation waits that out by itself. Always
+// Close the stream, as for Run.
 func (s *WorkersService) Continue(ctx context.Context, agentID, runID, message string) (*TextStream, error) {
 	if err := checkRun(agentID, runID); err != nil {
 		return nil, err
@@ -113,6 +118,11 @@ func (s *WorkersService) Continue(ctx context.Context, agentID, runID, message s
 // as events: text deltas, tool calls and their results, as they arrive.
 // The stream does not follow background jobs (see its JobID); Conversation
 // does.
+//
+// Always Close the stream (a range over its All does, when the loop ends):
+// an open stream holds its connection and the goroutines reading it until
+// ctx ends. WithRequestTimeout bounds the wait for the answer's headers
+// only, never how long the answer runs.
 func (s *WorkersService) Stream(ctx context.Context, agentID string, p WorkerRunParams) (*EventStream, error) {
 	if err := checkID("agentID", agentID); err != nil {
 		return nil, err
@@ -127,6 +137,7 @@ func (s *WorkersService) Stream(ctx context.Context, agentID string, p WorkerRun
 // ContinueStream sends one more message on a run (PUT ndjson/{agent}/{run})
 // and returns the answer as events. An empty message resumes the run after
 // a background job; a 409 (ErrJobInProgress) says the job still runs.
+// Always Close the stream, as for Stream.
 func (s *WorkersService) ContinueStream(ctx context.Context, agentID, runID, message string) (*EventStream, error) {
 	if err := checkRun(agentID, runID); err != nil {
 		return nil, err
@@ -142,8 +153,8 @@ func (s *WorkersService) ContinueStream(ctx context.Context, agentID, runID, mes
 // key hidden in the errors that repeat the server's words.
 func (s *WorkersService) eventStream(resp *http.Response) *EventStream {
 	es := newEventStream(resp, s.client.maxLineSize)
-	if key := s.client.apiKey; key != "" {
-		es.redact = func(text string) string { return strings.ReplaceAll(text, key, redacted) }
+	if red := s.client.redactor(); len(red) > 0 {
+		es.redact = red.scrubText
 	}
 	return es
 }
@@ -201,15 +212,22 @@ func (s *WorkersService) get(ctx context.Context, agentID, runID string) (*Worke
 // take it up: WaitForJob, then Continue (or ContinueStream) with an empty
 // message resumes the run.
 func (s *WorkersService) WaitForJob(ctx context.Context, agentID, runID string, opts *PollOptions) (*WorkerRun, error) {
+	run, _, err := s.waitForJob(ctx, agentID, runID, opts)
+	return run, err
+}
+
+// waitForJob is WaitForJob that also says how often it looked at the run:
+// once means the job was over at the first look, without a wait.
+func (s *WorkersService) waitForJob(ctx context.Context, agentID, runID string, opts *PollOptions) (run *WorkerRun, looks int, err error) {
 	if err := checkRun(agentID, runID); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	loop, err := s.client.loop(opts)
+	loop, err := s.client.loop(ctx, opts)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	var run *WorkerRun
 	err = loop.Run(ctx, func(ctx context.Context) (bool, time.Duration, error) {
+		looks++
 		r, header, err := s.get(ctx, agentID, runID)
 		if err != nil {
 			return false, 0, err
@@ -227,12 +245,12 @@ func (s *WorkersService) WaitForJob(ctx context.Context, agentID, runID string, 
 	}
 	switch {
 	case errors.Is(err, poll.ErrMaxWait):
-		return run, fmt.Errorf("toolhouse: timed out after %s (PollOptions.MaxWait) waiting for %s of worker %s run %s: %w",
+		return run, looks, fmt.Errorf("toolhouse: timed out after %s (PollOptions.MaxWait) waiting for %s of worker %s run %s: %w",
 			loop.MaxWait, job, agentID, runID, context.DeadlineExceeded)
 	case err != nil:
-		return run, fmt.Errorf("toolhouse: waiting for %s of worker %s run %s: %w", job, agentID, runID, err)
+		return run, looks, fmt.Errorf("toolhouse: waiting for %s of worker %s run %s: %w", job, agentID, runID, err)
 	}
-	return run, nil
+	return run, looks, nil
 }
 
 // checkRun validates the IDs of a call on an existing run.

@@ -1,0 +1,173 @@
+package toolhouse
+
+// Nothing waits forever: WithRequestTimeout bounds each attempt of a JSON
+// call and the wait for a stream's headers, even when the caller's
+// context never ends. The bounds here are a few milliseconds; retry
+// backoffs run on the fixture's fake clock.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// stalled answers nothing until the client goes away. (The server sees
+// the client go only once the request body has been read.)
+func stalled(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	<-r.Context().Done()
+}
+
+// stalledAfter sends a status and the start of a body, then stalls.
+func stalledAfter(status int, start string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, start)
+		_ = http.NewResponseController(w).Flush()
+		<-r.Context().Done()
+	}
+}
+
+// returnsWithin runs call, failing the test if it has not returned after
+// hangGuard.
+func returnsWithin(t *testing.T, call func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- call() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(hangGuard):
+		t.Fatal("the call never returned")
+		return nil
+	}
+}
+
+// assertTimedOut checks the error of an attempt cut by WithRequestTimeout.
+func assertTimedOut(t *testing.T, err error, d time.Duration) {
+	t.Helper()
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "a timeout matches context.DeadlineExceeded")
+	var netErr net.Error
+	if assert.ErrorAs(t, err, &netErr) {
+		assert.True(t, netErr.Timeout(), "and is a network timeout")
+	}
+	assert.Contains(t, err.Error(), fmt.Sprintf("%s (WithRequestTimeout)", d), "the error names the bound and its option")
+}
+
+func TestRequestTimeoutEndsAStalledCall(t *testing.T) {
+	t.Parallel()
+	const d = 20 * time.Millisecond
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		call    func(c *Client) error
+		tries   int // requests sent: idempotent calls retry a timeout, once calls do not
+	}{
+		{"List, no headers", stalled, func(c *Client) error {
+			_, err := c.AgentRuns.List(context.Background())
+			return err
+		}, 1 + defaultMaxRetries},
+		{"Get, body stalls", stalledAfter(http.StatusOK, `{"data":{"id":"r1",`), func(c *Client) error {
+			_, err := c.AgentRuns.Get(context.Background(), "r1")
+			return err
+		}, 1 + defaultMaxRetries},
+		{"Workers.Get, error body stalls", stalledAfter(http.StatusNotFound, `{"detail":`), func(c *Client) error {
+			_, err := c.Workers.Get(context.Background(), "agent-1", "run-1")
+			return err
+		}, 1},
+		{"Schedules.Delete", stalled, func(c *Client) error {
+			return c.Schedules.Delete(context.Background(), "s1")
+		}, 1 + defaultMaxRetries},
+		{"Create, sent once", stalled, func(c *Client) error {
+			_, err := c.AgentRuns.Create(context.Background(), AgentRunCreateParams{ChatID: "c1"})
+			return err
+		}, 1},
+		{"Stream, no headers", stalled, func(c *Client) error {
+			_, err := c.Workers.Stream(context.Background(), "agent-1", WorkerRunParams{Message: "hi"})
+			return err
+		}, 1},
+		{"Continue, no headers", stalled, func(c *Client) error {
+			_, err := c.Workers.Continue(context.Background(), "agent-1", "run-1", "hi")
+			return err
+		}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newLoopback(t, tt.handler, WithRequestTimeout(d))
+			err := returnsWithin(t, func() error { return tt.call(h.c) })
+			if tt.name == "Workers.Get, error body stalls" {
+				// The status came in time; what the cut body held is kept.
+				var apiErr *APIError
+				require.ErrorAs(t, err, &apiErr)
+				assert.Equal(t, http.StatusNotFound, apiErr.StatusCode)
+				assert.Equal(t, `{"detail":`, string(apiErr.Body))
+			} else {
+				assertTimedOut(t, err, d)
+			}
+			assert.Len(t, h.requests(), tt.tries)
+			assert.Len(t, h.sleeps(), tt.tries-1, "a backoff before each retry")
+		})
+	}
+}
+
+func TestRequestTimeoutNeverCutsAStreamBody(t *testing.T) {
+	t.Parallel()
+	const d = 30 * time.Millisecond
+	h := newLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		faultNDJSONHeader(w)
+		_, _ = io.WriteString(w, `{"type":"text-delta","textDelta":"first"}`+"\n")
+		_ = http.NewResponseController(w).Flush()
+		// The worker thinks for longer than the request timeout.
+		time.Sleep(4 * d)
+		_, _ = io.WriteString(w, `{"type":"text-delta","textDelta":"second"}`+"\n")
+	}), WithRequestTimeout(d))
+
+	for _, open := range []func() (*EventStream, error){
+		func() (*EventStream, error) {
+			return h.c.Workers.Stream(context.Background(), "agent-1", WorkerRunParams{})
+		},
+		func() (*EventStream, error) {
+			return h.c.Workers.Conversation("agent-1").Send(context.Background(), "hi")
+		},
+	} {
+		s, err := open()
+		if errors.Is(err, context.DeadlineExceeded) {
+			t.Skip("the machine is so loaded that the headers took longer than the timeout")
+		}
+		require.NoError(t, err)
+		assert.Equal(t, []string{"first", "second"}, faultDrain(t, s))
+		assert.NoError(t, s.Err(), "the body ran past the request timeout, uncut")
+		require.NoError(t, s.Close())
+	}
+}
+
+func TestRequestTimeoutOption(t *testing.T) {
+	t.Parallel()
+	c, err := NewClient(WithoutEnvironment())
+	require.NoError(t, err)
+	assert.Equal(t, 10*time.Minute, c.requestTimeout, "bounded by default")
+
+	_, err = NewClient(WithoutEnvironment(), WithRequestTimeout(-time.Second))
+	assert.ErrorContains(t, err, "WithRequestTimeout")
+
+	// 0 turns the bound off: only the caller's context ends the call.
+	h := newLoopback(t, http.HandlerFunc(stalled), WithRequestTimeout(0))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err = returnsWithin(t, func() error { _, err := h.c.AgentRuns.List(ctx); return err })
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.NotContains(t, err.Error(), "WithRequestTimeout", "the caller's deadline ended it")
+	assert.Len(t, h.requests(), 1, "a call whose context ended is not retried")
+}

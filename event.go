@@ -31,11 +31,14 @@ const (
 // Event is one line of a worker's NDJSON stream. Unknown types are
 // delivered with their Type and Raw line, never dropped.
 //
-// An event stays valid after the stream moves on. Its string fields, Args,
-// Result and Raw share one immutable copy of the line (a copy the decoder
-// never writes again, possibly shared with neighbouring lines): treat Raw,
-// Args and Result as read-only, since changing their bytes would change
-// the strings too. Copy them (bytes.Clone) before modifying.
+// An event stays valid after the stream moves on. Raw, Args, Result and
+// the string fields point into the memory the line was read into, which
+// the decoder never writes again (a short line shares it with its
+// neighbours): treat Raw, Args and Result as read-only, since changing
+// their bytes would change the strings too. Copy them (bytes.Clone) before
+// modifying. The short strings of a line longer than 4 KiB are copies, so
+// that keeping an event's Type or ToolCallID does not keep a megabyte
+// tool result alive.
 type Event struct {
 	Type       string          // the line's "type"
 	Text       string          // text lines: "textDelta", "text" or "delta"
@@ -54,7 +57,7 @@ func (d *Decoder) nextEvent() (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	return d.parseEvent(d.clone(line), terminated)
+	return d.parseEvent(line, terminated)
 }
 
 // The fields of a line the event reads, in the order of eventWire. A
@@ -80,8 +83,9 @@ const (
 // key is absent (no value can end at 0: a line starts with '{').
 type span struct{ start, end int }
 
-// parseEvent builds the event of one line. raw is the line's own copy:
-// the event keeps it as Raw and points its other fields into it.
+// parseEvent builds the event of one line. raw is in memory the decoder
+// never writes again: the event keeps it as Raw and points its other
+// fields into it, except the short strings of a long line (see str).
 //
 // It scans raw once, validating it exactly as encoding/json does and
 // noting where the values of the known keys lie; only the string fields
@@ -107,27 +111,36 @@ func (d *Decoder) parseEvent(raw []byte, terminated bool) (Event, error) {
 		return Event{}, d.invalidLine(raw, terminated)
 	}
 
+	// The strings of a long line are copied out of it when they are much
+	// shorter than the line, so that keeping one (an event's Type or
+	// ToolCallID, say) does not keep the whole line alive; keeping one
+	// that is at least half the line keeps at most twice its size.
+	long := len(raw) > slabMaxPiece
+	str := func(f span) string {
+		s := raw[f.start+1 : f.end-1]
+		return d.unquote(s, long && 2*len(s) < len(raw))
+	}
 	ev := Event{Raw: raw}
 	if f := fields[fieldType]; f.end > 0 {
-		ev.Type = d.unquote(raw[f.start+1 : f.end-1])
+		ev.Type = str(f)
 	}
 	for _, k := range [...]int{fieldTextDelta, fieldText, fieldDelta} {
 		if f := fields[k]; f.end > 0 && raw[f.start] == '"' {
-			ev.Text = d.unquote(raw[f.start+1 : f.end-1])
+			ev.Text = str(f)
 			break
 		}
 	}
 	if f := fields[fieldToolName]; f.end > 0 && raw[f.start] == '"' {
-		ev.ToolName = d.unquote(raw[f.start+1 : f.end-1])
+		ev.ToolName = str(f)
 	}
 	if f := fields[fieldToolCallID]; f.end > 0 && raw[f.start] == '"' {
-		ev.ToolCallID = d.unquote(raw[f.start+1 : f.end-1])
+		ev.ToolCallID = str(f)
 	}
 	ev.Args = rawField(raw, fields[fieldArgs], fields[fieldInput])
 	ev.Result = rawField(raw, fields[fieldResult], fields[fieldOutput])
 	if f := fields[fieldError]; f.end > 0 {
 		if raw[f.start] == '"' && f.end-f.start > 2 {
-			ev.Error = d.unquote(raw[f.start+1 : f.end-1])
+			ev.Error = str(f)
 		} else {
 			// null, "", an object or anything else: errorText's rules.
 			ev.Error = errorText(raw[f.start:f.end])
@@ -167,9 +180,9 @@ func rawField(raw []byte, first, second span) json.RawMessage {
 
 // unquote returns the text of a JSON string's contents s (without its
 // quotes), already validated. A string with no escapes that is valid UTF-8
-// reads as it is, sharing s's memory; otherwise it is decoded as
-// encoding/json decodes it into carved memory.
-func (d *Decoder) unquote(s []byte) string {
+// reads as it is, sharing s's memory unless copyOut is set; otherwise it is
+// decoded as encoding/json decodes it into carved memory.
+func (d *Decoder) unquote(s []byte, copyOut bool) string {
 	for i, c := range s {
 		if c == '\\' || c >= utf8.RuneSelf {
 			if bytes.IndexByte(s[i:], '\\') < 0 && utf8.Valid(s[i:]) {
@@ -179,12 +192,15 @@ func (d *Decoder) unquote(s []byte) string {
 			if cap(out) <= slabSize {
 				d.scratch = out[:0]
 			}
-			s = d.clone(out)
+			s, copyOut = d.clone(out), false
 			break
 		}
 	}
 	if len(s) == 0 {
 		return ""
+	}
+	if copyOut {
+		s = d.clone(s)
 	}
 	return unsafe.String(unsafe.SliceData(s), len(s))
 }

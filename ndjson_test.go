@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -232,6 +233,53 @@ func TestDecoderDecodeAnyValue(t *testing.T) {
 	d = NewDecoder(strings.NewReader("{\"type\":\"a\"}\n"))
 	var invalid *json.InvalidUnmarshalError
 	require.ErrorAs(t, d.Decode(nilEvent), &invalid, "a nil *Event is refused as json.Unmarshal refuses it")
+}
+
+// TestDecoderLinesAroundChunkSizes decodes lines whose lengths sit on
+// either side of every size the decoder switches at (slab pieces, chunks,
+// the long-line threshold, long reads), in any order and through reads of
+// any size, and keeps every event to the end: each must equal the
+// reference and must not have changed while the decoder read on.
+func TestDecoderLinesAroundChunkSizes(t *testing.T) {
+	t.Parallel()
+	var lines [][]byte
+	for i, n := range []int{40, slabMaxPiece, slabMaxPiece + 1, 60, firstChunkSize - 30, chunkSize/8 + 3,
+		longLine - 1, longLine, longLine + 1, 50, chunkSize - 1, chunkSize, chunkSize + 1, 70,
+		longSegment + 5, 3*chunkSize + 7, 30, 2*chunkSize - 100, 45, 200_000, 35, 9000, 55} {
+		head := fmt.Sprintf(`{"type":"tool-result","toolCallId":"c%d","result":"`, i)
+		body := strings.Repeat("é\\n", n/8) // 4 bytes each
+		body += strings.Repeat("r", max(0, n-len(head)-len(body)-2))
+		lines = append(lines, []byte(head+body+`"}`))
+		require.Equal(t, max(n, len(head)+len(body)+2), len(lines[i]))
+	}
+	stream := append(bytes.Join(lines, []byte("\n")), '\n')
+	for _, read := range []int{7, 1000, 4096, 70_000, len(stream)} {
+		for _, trailingNewline := range []bool{true, false} {
+			input := stream
+			if !trailingNewline {
+				input = stream[:len(stream)-1]
+			}
+			events, err := readEvents(chunked(input, read))
+			require.Equal(t, io.EOF, err, "reads of %d", read)
+			require.Len(t, events, len(lines))
+			for i, ev := range events {
+				want, err := referenceEvent(lines[i])
+				require.NoError(t, err)
+				if !reflect.DeepEqual(want, ev) {
+					require.Equal(t, want, ev, "line %d (%d bytes), reads of %d", i, len(lines[i]), read)
+				}
+				require.Equal(t, len(ev.Raw), cap(ev.Raw), "Raw must not be able to grow into the next line")
+			}
+			// The same lines through Decode into another type.
+			d := NewDecoder(chunked(input, read))
+			for i := range lines {
+				var v struct{ ToolCallID string }
+				require.NoError(t, d.Decode(&v))
+				require.Equal(t, fmt.Sprintf("c%d", i), v.ToolCallID)
+			}
+			require.Equal(t, io.EOF, d.Decode(&struct{}{}))
+		}
+	}
 }
 
 func TestDecoderErrors(t *testing.T) {
@@ -532,7 +580,8 @@ func TestUnquoteMatchesEncodingJSON(t *testing.T) {
 	for _, s := range strs {
 		var want string
 		require.NoError(t, json.Unmarshal([]byte(`"`+s+`"`), &want), "%q", s)
-		assert.Equal(t, want, d.unquote([]byte(s)), "%q", s)
+		assert.Equal(t, want, d.unquote([]byte(s), false), "%q", s)
+		assert.Equal(t, want, d.unquote([]byte(s), true), "%q copied out", s)
 	}
 }
 
@@ -975,6 +1024,47 @@ func TestDecoderMemoryStaysBounded(t *testing.T) {
 	assert.LessOrEqual(t, peakInuse, uint64(8<<20))
 }
 
+// TestDecoderLongLinesPinNothing keeps only the Type and ToolCallID of 50
+// events whose lines carry 2 MiB results, as a caller listing the tool
+// calls of a long answer would. Those strings must not keep their lines
+// alive: pointing into them would hold about 100 MiB.
+func TestDecoderLongLinesPinNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes 100 MiB")
+	}
+	const resultSize = 2 << 20
+	var parts []io.Reader // the lines, generated as they are read
+	for i := range 50 {
+		parts = append(parts,
+			strings.NewReader(fmt.Sprintf(`{"type":"tool-result","toolCallId":"call_%d","toolName":"fetch","result":"`, i)),
+			io.LimitReader(repeatByte('r'), resultSize),
+			strings.NewReader(`"}`+"\n"))
+	}
+	type kept struct{ typ, id string }
+	var keep []kept
+	baseAlloc, _ := heapInUse()
+	d := NewDecoder(io.MultiReader(parts...))
+	for {
+		ev, err := d.nextEvent()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		require.Len(t, ev.Result, resultSize+2)
+		keep = append(keep, kept{ev.Type, ev.ToolCallID})
+	}
+	d = nil
+	alloc, _ := heapInUse()
+	held := alloc - min(alloc, baseAlloc)
+	t.Logf("heap kept alive by 50 (Type, ToolCallID) pairs: %.2f MiB", float64(held)/(1<<20))
+	require.Len(t, keep, 50)
+	for i, k := range keep {
+		assert.Equal(t, kept{"tool-result", fmt.Sprintf("call_%d", i)}, k)
+	}
+	assert.LessOrEqual(t, held, uint64(4<<20), "the kept strings hold their lines alive")
+	runtime.KeepAlive(keep)
+}
+
 // hugeLine returns a reader of one tool-result line of exactly n bytes,
 // plus a newline, generated as it is read.
 func hugeLine(n int) io.Reader {
@@ -1005,6 +1095,7 @@ func TestDecoderLineAtTheLimit(t *testing.T) {
 	assert.Equal(t, "tool-result", ev.Type)
 	assert.Len(t, ev.Result, DefaultMaxLineSize-len(`{"type":"tool-result","result":}`))
 	assert.LessOrEqual(t, cap(d.buf), DefaultMaxLineSize+1)
+	assert.LessOrEqual(t, len(d.long), keepSegments, "the segments the huge line needed are not all kept")
 	_, err = d.nextEvent()
 	require.Equal(t, io.EOF, err)
 }
@@ -1016,5 +1107,6 @@ func TestDecoderLineOverTheLimit(t *testing.T) {
 	d := NewDecoder(hugeLine(33 << 20))
 	_, err := d.nextEvent()
 	require.ErrorIs(t, err, ErrLineTooLong)
-	assert.LessOrEqual(t, cap(d.buf), DefaultMaxLineSize+1, "the decoder stopped at the limit")
+	assert.LessOrEqual(t, len(d.long)*longSegment, DefaultMaxLineSize+longSegment, "the decoder stopped at the limit")
+	assert.LessOrEqual(t, cap(d.buf), DefaultMaxLineSize+1)
 }

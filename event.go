@@ -1,12 +1,10 @@
 package toolhouse
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/toolhouseai/toolhouse-go/internal/jsonscan"
 )
@@ -118,7 +116,7 @@ func (d *Decoder) parseEvent(raw []byte, terminated bool) (Event, error) {
 	long := len(raw) > slabMaxPiece
 	str := func(f span) string {
 		s := raw[f.start+1 : f.end-1]
-		return d.unquote(s, long && 2*len(s) < len(raw))
+		return d.strs.unquote(s, long && 2*len(s) < len(raw))
 	}
 	ev := Event{Raw: raw}
 	if f := fields[fieldType]; f.end > 0 {
@@ -176,33 +174,6 @@ func rawField(raw []byte, first, second span) json.RawMessage {
 		return nil
 	}
 	return raw[f.start:f.end:f.end]
-}
-
-// unquote returns the text of a JSON string's contents s (without its
-// quotes), already validated. A string with no escapes that is valid UTF-8
-// reads as it is, sharing s's memory unless copyOut is set; otherwise it is
-// decoded as encoding/json decodes it into carved memory.
-func (d *Decoder) unquote(s []byte, copyOut bool) string {
-	for i, c := range s {
-		if c == '\\' || c >= utf8.RuneSelf {
-			if bytes.IndexByte(s[i:], '\\') < 0 && utf8.Valid(s[i:]) {
-				break
-			}
-			out := jsonscan.AppendUnquoted(d.scratch[:0], s)
-			if cap(out) <= slabSize {
-				d.scratch = out[:0]
-			}
-			s, copyOut = d.clone(out), false
-			break
-		}
-	}
-	if len(s) == 0 {
-		return ""
-	}
-	if copyOut {
-		s = d.clone(s)
-	}
-	return unsafe.String(unsafe.SliceData(s), len(s))
 }
 
 // lineKind is what scanEventLine found in a line.

@@ -49,15 +49,8 @@ type Decoder struct {
 	readErr error // the reader's error, reported once the buffer is drained
 	drained bool  // the reader has nothing more to give
 
-	// slab is the free tail of the current slab: pieces carved from it
-	// hold unquoted strings, and strings copied out of long lines. A
-	// carved piece is written once and never again, and many share one
-	// allocation.
-	slab     []byte
-	slabNext int // size of the next slab: small for short streams, then up to slabSize
-
-	scan    jsonscan.Scanner // validates lines; its stack is reused
-	scratch []byte           // workspace for unquoting escaped strings
+	strs arena            // unquoted strings, and strings copied out of long lines
+	scan jsonscan.Scanner // validates lines; its stack is reused
 }
 
 const (
@@ -78,15 +71,6 @@ const (
 	// long line: a single 32 MiB line does not pin 32 MiB for the rest of
 	// the stream, but lines up to a few MiB reuse their segments.
 	keepSegments = 64
-	// slabSize and slabMaxPiece: strings up to slabMaxPiece share slabs of
-	// slabSize bytes (at most one allocation per slab); longer ones get
-	// their own allocation, so a slab wastes at most slabMaxPiece bytes.
-	// The first slab is firstSlabSize, and each next one twice the last.
-	// A line longer than slabMaxPiece is "long" for the strings taken
-	// from it: they are copied out of it (see Decoder.str).
-	slabSize      = 32 << 10
-	slabMaxPiece  = 4 << 10
-	firstSlabSize = 4 << 10
 	// maxNoProgress bounds how often a reader may return (0, nil) in a
 	// row before the decoder gives up, as bufio does.
 	maxNoProgress = 100
@@ -228,7 +212,8 @@ func (d *Decoder) longLine() (line []byte, terminated bool, err error) {
 	chunk, from, pending := d.buf, d.start, d.buf[d.start:d.end]
 	d.buf, d.start, d.end = nil, 0, 0
 	n := 0 // bytes of the line in the segments
-	room := func() []byte { // the free part of the segment byte n goes to
+	// room returns the free part of the segment that byte n goes to.
+	room := func() []byte {
 		k := n / longSegment
 		if k == len(d.long) {
 			d.long = append(d.long, make([]byte, longSegment))
@@ -328,32 +313,4 @@ func (d *Decoder) readError() error {
 func (d *Decoder) fail(err error) error {
 	d.err = err
 	return err
-}
-
-// carve returns n bytes of memory that nothing else will ever write: a
-// piece of the current slab for short strings, a fresh allocation for long
-// ones.
-func (d *Decoder) carve(n int) []byte {
-	if n > slabMaxPiece {
-		return make([]byte, n)
-	}
-	if n > len(d.slab) {
-		size := max(d.slabNext, firstSlabSize)
-		d.slabNext = min(2*size, slabSize)
-		d.slab = make([]byte, size)
-	}
-	p := d.slab[:n:n]
-	d.slab = d.slab[n:]
-	return p
-}
-
-// clone copies b into carved memory. Long pieces skip carve's zeroing.
-func (d *Decoder) clone(b []byte) []byte {
-	if len(b) > slabMaxPiece {
-		c := append([]byte(nil), b...)
-		return c[:len(b):len(b)]
-	}
-	c := d.carve(len(b))
-	copy(c, b)
-	return c
 }

@@ -87,7 +87,7 @@ func referenceFirstString(raws ...json.RawMessage) string {
 func fastEvent(line []byte) (Event, error) {
 	d := NewDecoder(nil)
 	d.line = 1
-	return d.parseEvent(d.clone(line), true)
+	return d.parseEvent(d.strs.clone(line), true)
 }
 
 // requireSameEvent checks the fast parser against the reference on line.
@@ -580,8 +580,8 @@ func TestUnquoteMatchesEncodingJSON(t *testing.T) {
 	for _, s := range strs {
 		var want string
 		require.NoError(t, json.Unmarshal([]byte(`"`+s+`"`), &want), "%q", s)
-		assert.Equal(t, want, d.unquote([]byte(s), false), "%q", s)
-		assert.Equal(t, want, d.unquote([]byte(s), true), "%q copied out", s)
+		assert.Equal(t, want, d.strs.unquote([]byte(s), false), "%q", s)
+		assert.Equal(t, want, d.strs.unquote([]byte(s), true), "%q copied out", s)
 	}
 }
 

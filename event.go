@@ -51,11 +51,19 @@ type Event struct {
 
 // nextEvent reads the next line as an Event.
 func (d *Decoder) nextEvent() (Event, error) {
+	var ev Event
+	err := d.readEvent(&ev)
+	return ev, err
+}
+
+// readEvent reads the next line into *ev, which it leaves alone on an
+// error.
+func (d *Decoder) readEvent(ev *Event) error {
 	line, terminated, err := d.readLine()
 	if err != nil {
-		return Event{}, err
+		return err
 	}
-	return d.parseEvent(line, terminated)
+	return d.parseEvent(line, terminated, ev)
 }
 
 // The fields of a line the event reads, in the order of eventWire. A
@@ -93,20 +101,21 @@ type span struct{ start, end int }
 // this path does not model (a key with escapes or non-ASCII letters, which
 // encoding/json folds by Unicode rules, or a "type" that is neither a
 // string nor null), it hands the line to eventFromWire itself.
-func (d *Decoder) parseEvent(raw []byte, terminated bool) (Event, error) {
+func (d *Decoder) parseEvent(raw []byte, terminated bool, ev *Event) error {
 	var fields [numFields]span
 	switch scanEventLine(&d.scan, raw, &fields) {
 	case lineEvent:
 	case lineNotObject:
-		return Event{}, fmt.Errorf("toolhouse: NDJSON line %d is not a JSON object", d.line)
+		return fmt.Errorf("toolhouse: NDJSON line %d is not a JSON object", d.line)
 	case lineFallback:
-		ev, err := eventFromWire(raw)
+		e, err := eventFromWire(raw)
 		if err != nil {
-			return Event{}, fmt.Errorf("toolhouse: NDJSON line %d: %w", d.line, err)
+			return fmt.Errorf("toolhouse: NDJSON line %d: %w", d.line, err)
 		}
-		return ev, nil
+		*ev = e
+		return nil
 	default: // lineInvalid
-		return Event{}, d.invalidLine(raw, terminated)
+		return d.invalidLine(raw, terminated)
 	}
 
 	// The strings of a long line are copied out of it when they are much
@@ -118,7 +127,10 @@ func (d *Decoder) parseEvent(raw []byte, terminated bool) (Event, error) {
 		s := raw[f.start+1 : f.end-1]
 		return d.strs.unquote(s, long && 2*len(s) < len(raw))
 	}
-	ev := Event{Raw: raw}
+	// Every field is set, as a fresh Event would have it, without
+	// building one and copying it over *ev.
+	ev.Type, ev.Text, ev.JobID, ev.ToolName, ev.ToolCallID, ev.Error = "", "", "", "", "", ""
+	ev.Raw = raw
 	if f := fields[fieldType]; f.end > 0 {
 		ev.Type = str(f)
 	}
@@ -144,7 +156,7 @@ func (d *Decoder) parseEvent(raw []byte, terminated bool) (Event, error) {
 			ev.Error = errorText(raw[f.start:f.end])
 		}
 	}
-	return ev, nil
+	return nil
 }
 
 // invalidLine is the error for a line that is not valid JSON. The message
@@ -264,6 +276,16 @@ const fieldUnsure = -2
 // encoding/json does; fieldNone for any other key; fieldUnsure for a key
 // with escapes or non-ASCII bytes.
 func matchField(key []byte) int {
+	switch string(key) { // the spellings servers send, without folding
+	case "type":
+		return fieldType
+	case "textDelta":
+		return fieldTextDelta
+	case "toolCallId":
+		return fieldToolCallID
+	case "toolName":
+		return fieldToolName
+	}
 	if len(key) < 4 || len(key) > 10 {
 		for _, c := range key {
 			if c == '\\' || c >= utf8.RuneSelf {

@@ -99,11 +99,7 @@ func (d *Decoder) SetMaxLineSize(n int) {
 // the decoder goes on with the next line after a malformed one.
 func (d *Decoder) Decode(v any) error {
 	if ev, ok := v.(*Event); ok && ev != nil {
-		e, err := d.nextEvent()
-		if err == nil {
-			*ev = e
-		}
-		return err
+		return d.readEvent(ev)
 	}
 	line, terminated, err := d.readLine()
 	if err != nil {

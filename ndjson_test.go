@@ -87,7 +87,9 @@ func referenceFirstString(raws ...json.RawMessage) string {
 func fastEvent(line []byte) (Event, error) {
 	d := NewDecoder(nil)
 	d.line = 1
-	return d.parseEvent(d.strs.clone(line), true)
+	var ev Event
+	err := d.parseEvent(d.strs.clone(line), true, &ev)
+	return ev, err
 }
 
 // requireSameEvent checks the fast parser against the reference on line.

@@ -12,6 +12,22 @@ import (
 // escapes many bytes at a time (with SIMD instructions where the machine
 // has them) and stops only at the closing quote or at what is wrong.
 func String(data []byte, i int) (int, Status) {
+	// Most keys and many values end within their first 16 bytes: a quote
+	// found there with no backslash before it ends the string without
+	// skipString's setup.
+	if i+16 <= len(data) {
+		m := special(binary.LittleEndian.Uint64(data[i:]))
+		j := i
+		if m == 0 {
+			m = special(binary.LittleEndian.Uint64(data[i+8:]))
+			j += 8
+		}
+		if m != 0 {
+			if j += bits.TrailingZeros64(m) >> 3; data[j] == '"' {
+				return j + 1, OK
+			}
+		}
+	}
 	for {
 		i = skipString(data, i)
 		if i >= len(data) {

@@ -154,26 +154,16 @@ escapes:
 	SHRQ $1, R10                    // a backslash before a byte that cannot follow one
 	ORQ  R10, R9
 	ANDQ DI, R13                    // R13: escaped 'u's, which four hex digits must follow
-	MOVQ R13, CX
-	SHLQ $1, CX
-	ANDQ R12, CX
+	MOVQ R12, CX
+	SHRQ $1, CX
+	SHRQ $2, R12
+	ORQ  CX, R12
+	MOVQ R12, CX
 	SHRQ $2, CX
-	ORQ  CX, R9
-	MOVQ R13, CX
-	SHLQ $2, CX
-	ANDQ R12, CX
-	SHRQ $3, CX
-	ORQ  CX, R9
-	MOVQ R13, CX
-	SHLQ $3, CX
-	ANDQ R12, CX
-	SHRQ $4, CX
-	ORQ  CX, R9
-	MOVQ R13, CX
-	SHLQ $4, CX
-	ANDQ R12, CX
-	SHRQ $5, CX
-	ORQ  CX, R9                     // R9: every byte where the scan stops
+	ORQ  CX, R12                    // R12: bytes with a non-hex byte among the 4 after them
+	ANDQ R12, R13
+	SHRQ $1, R13                    // a backslash before a 'u' without four hex digits
+	ORQ  R13, R9                    // R9: every byte where the scan stops
 
 	// An escape that starts in the last 6 bytes may not end in the
 	// block: the block counts only up to the first such escape, and the

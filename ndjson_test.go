@@ -587,9 +587,9 @@ func TestUnquoteMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-// TestEventStaysValid keeps every event of a long stream, read through
-// small chunks so the read buffer is reused and compacted many times, and
-// checks them all against the reference at the end.
+// TestEventStaysValid keeps every event of a long stream, delivered in
+// small reads so that lines are cut by the ends of the decoder's chunks
+// many times, and checks them all against the reference at the end.
 func TestEventStaysValid(t *testing.T) {
 	var stream bytes.Buffer
 	for i := range 3000 {

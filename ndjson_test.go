@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -280,6 +281,52 @@ func TestDecoderLinesAroundChunkSizes(t *testing.T) {
 				require.Equal(t, fmt.Sprintf("c%d", i), v.ToolCallID)
 			}
 			require.Equal(t, io.EOF, d.Decode(&struct{}{}))
+		}
+	}
+}
+
+// TestDecoderRandomLinesAndReads decodes streams of lines of random
+// lengths, blank and space-padded ones among them, through reads of random
+// sizes, and holds every event, kept to the end, to the reference.
+func TestDecoderRandomLinesAndReads(t *testing.T) {
+	t.Parallel()
+	for seed := range uint64(3) {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		var stream bytes.Buffer
+		var lines [][]byte
+		for i := range 300 {
+			n := rng.IntN(200)
+			switch rng.IntN(10) {
+			case 0:
+				n = 20_000 + rng.IntN(60_000)
+			case 1:
+				n = rng.IntN(300_000)
+			case 2:
+				stream.WriteString(" \t\r\n") // a blank line
+			}
+			line := fmt.Sprintf(`{"type":"t%d","text":"%s","args":{"a":"\u00e9%s"}}`,
+				i, strings.Repeat("x", n/2), strings.Repeat("\\n", n/4))
+			lines = append(lines, []byte(line))
+			stream.WriteString(strings.Repeat(" ", rng.IntN(3)) + line + strings.Repeat("\t", rng.IntN(2)) + "\n")
+		}
+		data := stream.Bytes()
+		r := readerFunc(func(p []byte) (int, error) {
+			if len(data) == 0 {
+				return 0, io.EOF
+			}
+			n := copy(p[:min(len(p), 1+rng.IntN(100_000))], data)
+			data = data[n:]
+			return n, nil
+		})
+		events, err := readEvents(r)
+		require.Equal(t, io.EOF, err)
+		require.Len(t, events, len(lines))
+		for i, ev := range events {
+			want, err := referenceEvent(lines[i])
+			require.NoError(t, err)
+			if !reflect.DeepEqual(want, ev) {
+				require.Equal(t, want, ev, "seed %d, line %d (%d bytes)", seed, i, len(lines[i]))
+			}
 		}
 	}
 }

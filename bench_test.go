@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/toolhouseai/toolhouse-go"
 )
@@ -125,6 +126,95 @@ func BenchmarkAgentRunsGet(b *testing.B) {
 			}
 		}
 	})
+
+	b.Run("plain", func(b *testing.B) {
+		srv := benchServer(b, http.StatusOK, body)
+		hc := benchHTTPClient(b)
+		url := srv.URL + "/v1/agent-runs/" + benchRunID
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			var out struct {
+				Data *plainRun `json:"data"`
+			}
+			status, err := stdlibGet(ctx, hc, url, &out)
+			if err != nil || status != http.StatusOK {
+				b.Fatal(status, err)
+			}
+			if err := out.Data.decode(); err != nil {
+				b.Fatal(err)
+			}
+			if out.Data.Status != "completed" || len(out.Data.Results) != 10 || len(out.Data.Results[9].parts) != 1 {
+				b.Fatalf("decoded %s with %d results", out.Data.Status, len(out.Data.Results))
+			}
+		}
+	})
+}
+
+// plainRun, plainMessage and plainPart are what a caller who does not use
+// the SDK would write for a run: the wire's own shape in plain types. A
+// message's content is either a string or a list of parts, so it stays
+// raw and is decoded in a second step (plainRun.decode).
+type plainRun struct {
+	ID               string            `json:"id"`
+	ChatID           string            `json:"chat_id"`
+	UserID           string            `json:"user_id"`
+	ScheduleID       string            `json:"schedule_id"`
+	Status           string            `json:"status"`
+	Results          []plainMessage    `json:"results"`
+	CreatedAt        string            `json:"created_at"`
+	UpdatedAt        string            `json:"updated_at"`
+	Bundle           string            `json:"bundle"`
+	ToolhouseID      string            `json:"toolhouse_id"`
+	Vars             map[string]string `json:"vars"`
+	CallbackURL      string            `json:"callback_url"`
+	LastAgentMessage string            `json:"last_agent_message"`
+	Error            string            `json:"error"`
+
+	created, updated time.Time // parsed by decode
+}
+
+type plainMessage struct {
+	Role    string          `json:"role"`
+	Content json.RawMessage `json:"content"`
+	Error   string          `json:"error"`
+
+	text  string      // content that is a string
+	parts []plainPart // content that is a list
+}
+
+type plainPart struct {
+	Type       string          `json:"type"`
+	Text       string          `json:"text"`
+	ToolName   string          `json:"toolName"`
+	ToolCallID string          `json:"toolCallId"`
+	Args       json.RawMessage `json:"args"`
+	Result     json.RawMessage `json:"result"`
+}
+
+// decode finishes what json.Unmarshal left: the contents and the two
+// timestamps (the API's zone-less form, read as UTC).
+func (r *plainRun) decode() error {
+	for i := range r.Results {
+		m := &r.Results[i]
+		switch {
+		case len(m.Content) > 0 && m.Content[0] == '[':
+			if err := json.Unmarshal(m.Content, &m.parts); err != nil {
+				return err
+			}
+		case len(m.Content) > 0 && m.Content[0] == '"':
+			if err := json.Unmarshal(m.Content, &m.text); err != nil {
+				return err
+			}
+		}
+	}
+	var err error
+	if r.created, err = time.ParseInLocation("2006-01-02T15:04:05.999999999", r.CreatedAt, time.UTC); err != nil {
+		return err
+	}
+	r.updated, err = time.ParseInLocation("2006-01-02T15:04:05.999999999", r.UpdatedAt, time.UTC)
+	return err
 }
 
 // BenchmarkAgentRunsGetNotFound is the error road: a 404 with FastAPI's

@@ -1,12 +1,10 @@
 package toolhouse
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/toolhouseai/toolhouse-go/internal/jsonscan"
 )
@@ -43,11 +41,14 @@ const (
 // Event is one line of a worker's NDJSON stream. Unknown types are
 // delivered with their Type and Raw line, never dropped.
 //
-// An event stays valid after the stream moves on. Its string fields, Args,
-// Result and Raw share one immutable copy of the line (a copy the decoder
-// never writes again, possibly shared with neighbouring lines): treat Raw,
-// Args and Result as read-only, since changing their bytes would change
-// the strings too. Copy them (bytes.Clone) before modifying.
+// An event stays valid after the stream moves on. Raw, Args, Result and
+// the string fields point into the memory the line was read into, which
+// the decoder never writes again (a short line shares it with its
+// neighbours): treat Raw, Args and Result as read-only, since changing
+// their bytes would change the strings too. Copy them (bytes.Clone) before
+// modifying. The short strings of a line longer than 4 KiB are copies, so
+// that keeping an event's Type or ToolCallID does not keep a megabyte
+// tool result alive.
 type Event struct {
 	Type       string          // the line's "type"
 	Text       string          // text lines: "textDelta", "text" or "delta"
@@ -62,11 +63,19 @@ type Event struct {
 
 // nextEvent reads the next line as an Event.
 func (d *Decoder) nextEvent() (Event, error) {
+	var ev Event
+	err := d.readEvent(&ev)
+	return ev, err
+}
+
+// readEvent reads the next line into *ev, which it leaves alone on an
+// error.
+func (d *Decoder) readEvent(ev *Event) error {
 	line, terminated, err := d.readLine()
 	if err != nil {
-		return Event{}, err
+		return err
 	}
-	return d.parseEvent(d.clone(line), terminated)
+	return d.parseEvent(line, terminated, ev)
 }
 
 // The fields of a line the event reads, in the order of eventWire. A
@@ -92,8 +101,9 @@ const (
 // key is absent (no value can end at 0: a line starts with '{').
 type span struct{ start, end int }
 
-// parseEvent builds the event of one line. raw is the line's own copy:
-// the event keeps it as Raw and points its other fields into it.
+// parseEvent builds the event of one line. raw is in memory the decoder
+// never writes again: the event keeps it as Raw and points its other
+// fields into it, except the short strings of a long line (see str).
 //
 // It scans raw once, validating it exactly as encoding/json does and
 // noting where the values of the known keys lie; only the string fields
@@ -103,49 +113,62 @@ type span struct{ start, end int }
 // this path does not model (a key with escapes or non-ASCII letters, which
 // encoding/json folds by Unicode rules, or a "type" that is neither a
 // string nor null), it hands the line to eventFromWire itself.
-func (d *Decoder) parseEvent(raw []byte, terminated bool) (Event, error) {
+func (d *Decoder) parseEvent(raw []byte, terminated bool, ev *Event) error {
 	var fields [numFields]span
 	switch scanEventLine(&d.scan, raw, &fields) {
 	case lineEvent:
 	case lineNotObject:
-		return Event{}, fmt.Errorf("toolhouse: NDJSON line %d is not a JSON object", d.line)
+		return fmt.Errorf("toolhouse: NDJSON line %d is not a JSON object", d.line)
 	case lineFallback:
-		ev, err := eventFromWire(raw)
+		e, err := eventFromWire(raw)
 		if err != nil {
-			return Event{}, fmt.Errorf("toolhouse: NDJSON line %d: %w", d.line, err)
+			return fmt.Errorf("toolhouse: NDJSON line %d: %w", d.line, err)
 		}
-		return ev, nil
+		*ev = e
+		return nil
 	default: // lineInvalid
-		return Event{}, d.invalidLine(raw, terminated)
+		return d.invalidLine(raw, terminated)
 	}
 
-	ev := Event{Raw: raw}
+	// The strings of a long line are copied out of it when they are much
+	// shorter than the line, so that keeping one (an event's Type or
+	// ToolCallID, say) does not keep the whole line alive; keeping one
+	// that is at least half the line keeps at most twice its size.
+	long := len(raw) > slabMaxPiece
+	str := func(f span) string {
+		s := raw[f.start+1 : f.end-1]
+		return d.strs.unquote(s, long && 2*len(s) < len(raw))
+	}
+	// Every field is set, as a fresh Event would have it, without
+	// building one and copying it over *ev.
+	ev.Type, ev.Text, ev.JobID, ev.ToolName, ev.ToolCallID, ev.Error = "", "", "", "", "", ""
+	ev.Raw = raw
 	if f := fields[fieldType]; f.end > 0 {
-		ev.Type = d.unquote(raw[f.start+1 : f.end-1])
+		ev.Type = str(f)
 	}
 	for _, k := range [...]int{fieldTextDelta, fieldText, fieldDelta} {
 		if f := fields[k]; f.end > 0 && raw[f.start] == '"' {
-			ev.Text = d.unquote(raw[f.start+1 : f.end-1])
+			ev.Text = str(f)
 			break
 		}
 	}
 	if f := fields[fieldToolName]; f.end > 0 && raw[f.start] == '"' {
-		ev.ToolName = d.unquote(raw[f.start+1 : f.end-1])
+		ev.ToolName = str(f)
 	}
 	if f := fields[fieldToolCallID]; f.end > 0 && raw[f.start] == '"' {
-		ev.ToolCallID = d.unquote(raw[f.start+1 : f.end-1])
+		ev.ToolCallID = str(f)
 	}
 	ev.Args = rawField(raw, fields[fieldArgs], fields[fieldInput])
 	ev.Result = rawField(raw, fields[fieldResult], fields[fieldOutput])
 	if f := fields[fieldError]; f.end > 0 {
 		if raw[f.start] == '"' && f.end-f.start > 2 {
-			ev.Error = d.unquote(raw[f.start+1 : f.end-1])
+			ev.Error = str(f)
 		} else {
 			// null, "", an object or anything else: errorText's rules.
 			ev.Error = errorText(raw[f.start:f.end])
 		}
 	}
-	return ev, nil
+	return nil
 }
 
 // invalidLine is the error for a line that is not valid JSON. The message
@@ -175,30 +198,6 @@ func rawField(raw []byte, first, second span) json.RawMessage {
 		return nil
 	}
 	return raw[f.start:f.end:f.end]
-}
-
-// unquote returns the text of a JSON string's contents s (without its
-// quotes), already validated. A string with no escapes that is valid UTF-8
-// reads as it is, sharing s's memory; otherwise it is decoded as
-// encoding/json decodes it into carved memory.
-func (d *Decoder) unquote(s []byte) string {
-	for i, c := range s {
-		if c == '\\' || c >= utf8.RuneSelf {
-			if bytes.IndexByte(s[i:], '\\') < 0 && utf8.Valid(s[i:]) {
-				break
-			}
-			out := jsonscan.AppendUnquoted(d.scratch[:0], s)
-			if cap(out) <= slabSize {
-				d.scratch = out[:0]
-			}
-			s = d.clone(out)
-			break
-		}
-	}
-	if len(s) == 0 {
-		return ""
-	}
-	return unsafe.String(unsafe.SliceData(s), len(s))
 }
 
 // lineKind is what scanEventLine found in a line.
@@ -289,6 +288,16 @@ const fieldUnsure = -2
 // encoding/json does; fieldNone for any other key; fieldUnsure for a key
 // with escapes or non-ASCII bytes.
 func matchField(key []byte) int {
+	switch string(key) { // the spellings servers send, without folding
+	case "type":
+		return fieldType
+	case "textDelta":
+		return fieldTextDelta
+	case "toolCallId":
+		return fieldToolCallID
+	case "toolName":
+		return fieldToolName
+	}
 	if len(key) < 4 || len(key) > 10 {
 		for _, c := range key {
 			if c == '\\' || c >= utf8.RuneSelf {

@@ -32,6 +32,9 @@ const childEnv = "TOOLHOUSE_TEST_CHILD"
 // matter) and fails t if the child fails or dies; the caller then returns.
 func inChild(t *testing.T) bool {
 	t.Helper()
+	if raceEnabled {
+		t.Skip("moves gigabytes, too slow under -race; .ci/run runs it without")
+	}
 	if os.Getenv(childEnv) == t.Name() {
 		return true
 	}

@@ -26,47 +26,51 @@ type Decoder struct {
 	r   io.Reader
 	max int // longest accepted line
 
-	// buf is the read buffer, reused for every line: nothing handed out
-	// to a caller may point into it. Its unread data is buf[start:end].
+	// buf is the chunk the decoder reads into; its unread data is
+	// buf[start:end]. The bytes below end are never written again, so a
+	// line that fits in a chunk is handed out as a piece of it: events
+	// point into it and stay valid while the decoder reads on, without a
+	// copy of their line. Reading goes on in buf[end:], then in a new
+	// chunk, which takes over only the start of a line cut by the end of
+	// the old one.
 	buf        []byte
 	start, end int
+	chunkNext  int // size of the next chunk: small for short streams, then chunkSize
+
+	// long holds a line too long for a chunk while it is read, in
+	// segments of longSegment bytes; the line is then copied out whole,
+	// and the segments are reused for the next long line.
+	long [][]byte
+	// parts is the list of the long line's pieces handed to bytes.Join.
+	parts [][]byte
 
 	line    int   // number of the last line read (1-based)
 	err     error // sticky: io.EOF, a read error or a too-long line
 	readErr error // the reader's error, reported once the buffer is drained
 	drained bool  // the reader has nothing more to give
 
-	// slab is the free tail of the current slab. Pieces carved from it
-	// hold events' lines and unquoted strings; a carved piece is written
-	// once and never again, so events stay valid while the decoder reads
-	// on, and many small lines share one allocation.
-	slab     []byte
-	slabNext int // size of the next slab: small for short streams, then up to slabSize
-
-	scan    jsonscan.Scanner // validates lines; its stack is reused
-	scratch []byte           // workspace for unquoting escaped strings
+	strs arena            // unquoted strings, and strings copied out of long lines
+	scan jsonscan.Scanner // validates lines; its stack is reused
 }
 
 const (
-	// initialBufSize is the read buffer's starting size; it grows (up to
-	// the line limit) only for lines longer than about that. Reads of this
-	// size already cost far less than scanning what they bring, and a
-	// short stream does not pay for a large buffer.
-	initialBufSize = 16 << 10
-	// minBufLimit keeps reads reasonably sized under a tiny line limit.
-	minBufLimit = 4 << 10
-	// shrinkAbove is the buffer size beyond which a buffer grown for one
-	// huge line is dropped once that line is done, so a single 32 MiB line
-	// does not pin 32 MiB for the rest of the stream. Lines up to a couple
-	// of MiB keep their buffer, saving a regrowth for each.
-	shrinkAbove = 4 << 20
-	// slabSize and slabMaxPiece: lines up to slabMaxPiece share slabs of
-	// slabSize bytes (at most one allocation per slab); longer ones get
-	// their own allocation, so a slab wastes at most slabMaxPiece bytes.
-	// The first slab is firstSlabSize, and each next one twice the last.
-	slabSize      = 32 << 10
-	slabMaxPiece  = 4 << 10
-	firstSlabSize = 4 << 10
+	// chunkSize is the size of the chunks short lines are read into,
+	// firstChunkSize the first one's; each next one is twice the last.
+	// A kept event keeps its chunk (and the other lines in it) alive.
+	chunkSize      = 64 << 10
+	firstChunkSize = 4 << 10
+	// longLine: a line whose start already fills this much of a chunk
+	// is read into the long segments instead of moving to a new chunk.
+	// Lines longer than that get an allocation of exactly their size.
+	longLine = chunkSize / 2
+	// longSegment is the size of the long line's segments, and so of each
+	// read while a long line is being read (whatever a read brings past
+	// the line's end is copied to a chunk).
+	longSegment = 64 << 10
+	// keepSegments is how many segments the decoder keeps for the next
+	// long line: a single 32 MiB line does not pin 32 MiB for the rest of
+	// the stream, but lines up to a few MiB reuse their segments.
+	keepSegments = 64
 	// maxNoProgress bounds how often a reader may return (0, nil) in a
 	// row before the decoder gives up, as bufio does.
 	maxNoProgress = 100
@@ -85,7 +89,7 @@ func (d *Decoder) SetMaxLineSize(n int) {
 	if n <= 0 {
 		n = DefaultMaxLineSize
 	}
-	d.max = min(n, math.MaxInt-1) // room for the newline in bufLimit
+	d.max = min(n, math.MaxInt-1) // so that one byte past the limit, d.max+1, is an int
 }
 
 // Decode reads the next non-blank line into v, as json.Unmarshal would, or
@@ -95,11 +99,7 @@ func (d *Decoder) SetMaxLineSize(n int) {
 // the decoder goes on with the next line after a malformed one.
 func (d *Decoder) Decode(v any) error {
 	if ev, ok := v.(*Event); ok && ev != nil {
-		e, err := d.nextEvent()
-		if err == nil {
-			*ev = e
-		}
-		return err
+		return d.readEvent(ev)
 	}
 	line, terminated, err := d.readLine()
 	if err != nil {
@@ -122,8 +122,9 @@ func (d *Decoder) truncated() error {
 }
 
 // readLine returns the next non-blank line without its newline and without
-// the JSON whitespace around it, and whether a newline ended it. The slice
-// points into the read buffer and is valid until the next call.
+// the JSON whitespace around it, and whether a newline ended it. The line
+// is in memory the decoder never writes again, its capacity cut at its
+// end.
 func (d *Decoder) readLine() (line []byte, terminated bool, err error) {
 	for {
 		line, terminated, err := d.rawLine()
@@ -132,7 +133,7 @@ func (d *Decoder) readLine() (line []byte, terminated bool, err error) {
 		}
 		d.line++
 		if line = jsonscan.TrimSpace(line); len(line) > 0 {
-			return line, terminated, nil
+			return line[:len(line):len(line)], terminated, nil
 		}
 	}
 }
@@ -163,7 +164,7 @@ func (d *Decoder) rawLine() (line []byte, terminated bool, err error) {
 			switch {
 			case d.readErr != nil:
 				// A broken connection mid-line is not a short last line.
-				return nil, false, d.fail(fmt.Errorf("toolhouse: reading NDJSON line %d: %w", d.line+1, d.readErr))
+				return nil, false, d.fail(d.readError())
 			case scanned == 0:
 				return nil, false, d.fail(io.EOF)
 			}
@@ -171,108 +172,141 @@ func (d *Decoder) rawLine() (line []byte, terminated bool, err error) {
 			d.start = d.end
 			return line, false, nil
 		}
-		d.fill()
+		if len(d.buf)-d.end < len(d.buf)/8 || d.end == len(d.buf) {
+			if scanned >= longLine {
+				return d.longLine()
+			}
+			d.newChunk()
+		}
+		d.end += d.read(d.buf[d.end:])
 	}
+}
+
+// newChunk starts a new chunk, taking over the unread start of a line. The
+// chunk has room for twice that start, and never much more room than the
+// longest line needs.
+func (d *Decoder) newChunk() {
+	pending := d.buf[d.start:d.end]
+	size := max(d.chunkNext, firstChunkSize)
+	d.chunkNext = min(2*size, chunkSize)
+	for size < 2*len(pending) {
+		size *= 2
+	}
+	size = min(size, max(d.max+1, firstChunkSize))
+	d.buf = make([]byte, size)
+	d.end = copy(d.buf, pending)
+	d.start = 0
+}
+
+// longLine reads the rest of a line whose start, buf[start:end], is too
+// long for a chunk. The line is read into the long segments and copied
+// out in one allocation of its size once its end is known; what the last
+// read brought past that end goes back to a chunk.
+func (d *Decoder) longLine() (line []byte, terminated bool, err error) {
+	// The line's start moves to the segments; nothing refers to where it
+	// was, so the chunk can take what follows the line there.
+	chunk, from, pending := d.buf, d.start, d.buf[d.start:d.end]
+	d.buf, d.start, d.end = nil, 0, 0
+	n := 0 // bytes of the line in the segments
+	// room returns the free part of the segment that byte n goes to.
+	room := func() []byte {
+		k := n / longSegment
+		if k == len(d.long) {
+			d.long = append(d.long, make([]byte, longSegment))
+		}
+		return d.long[k][n%longSegment:]
+	}
+	for len(pending) > 0 {
+		c := copy(room(), pending)
+		pending = pending[c:]
+		n += c
+	}
+	for {
+		if d.drained {
+			if d.readErr != nil {
+				return nil, false, d.fail(d.readError())
+			}
+			return d.joinLong(n), false, nil
+		}
+		// Never read more than one byte past the limit.
+		r := room()
+		r = r[:d.read(r[:min(len(r), d.max+1-n)])]
+		if i := bytes.IndexByte(r, '\n'); i >= 0 {
+			if n+i > d.max {
+				return nil, false, d.fail(d.tooLong())
+			}
+			line = d.joinLong(n + i)
+			after := r[i+1:]
+			if len(chunk)-from >= len(after) {
+				d.buf, d.start, d.end = chunk, from, from+copy(chunk[from:], after)
+			} else {
+				d.newChunk()
+				if len(after) > len(d.buf) {
+					d.buf = make([]byte, len(after)+firstChunkSize)
+				}
+				d.end = copy(d.buf, after)
+			}
+			return line, true, nil
+		}
+		if n += len(r); n > d.max {
+			return nil, false, d.fail(d.tooLong())
+		}
+	}
+}
+
+// joinLong returns the first n bytes of the long segments in one
+// allocation of their size, and lets go of the segments beyond those kept
+// for the next long line.
+func (d *Decoder) joinLong(n int) []byte {
+	parts := d.parts[:0]
+	for k := 0; n > 0; k++ {
+		parts = append(parts, d.long[k][:min(n, longSegment)])
+		n -= len(parts[k])
+	}
+	line := bytes.Join(parts, nil) // one allocation, not zeroed first
+	clear(parts)
+	d.parts = parts[:0]
+	if len(d.long) > keepSegments {
+		clear(d.long[keepSegments:])
+		d.long = d.long[:keepSegments]
+	}
+	return line[:len(line):len(line)]
+}
+
+// read reads into p, which is not empty, and returns how many bytes came.
+// It retries a reader that returns nothing and no error, up to
+// maxNoProgress times, and records the end of the input or an error.
+func (d *Decoder) read(p []byte) int {
+	for range maxNoProgress {
+		n, err := d.r.Read(p)
+		if n < 0 || n > len(p) {
+			d.drained, d.readErr = true, errors.New("toolhouse: reader returned an invalid count")
+			return 0
+		}
+		if err != nil {
+			d.drained = true
+			if err != io.EOF {
+				d.readErr = err
+			}
+			return n
+		}
+		if n > 0 {
+			return n
+		}
+	}
+	d.drained, d.readErr = true, io.ErrNoProgress
+	return 0
 }
 
 func (d *Decoder) tooLong() error {
 	return fmt.Errorf("toolhouse: NDJSON line %d is longer than %d bytes: %w", d.line+1, d.max, ErrLineTooLong)
 }
 
+func (d *Decoder) readError() error {
+	return fmt.Errorf("toolhouse: reading NDJSON line %d: %w", d.line+1, d.readErr)
+}
+
 func (d *Decoder) fail(err error) error {
 	d.err = err
 	return err
-}
-
-// bufLimit is the most the read buffer may hold: one byte more than the
-// longest line, so that a line one byte too long is seen without reading
-// further.
-func (d *Decoder) bufLimit() int {
-	return max(d.max+1, minBufLimit)
-}
-
-// fill reads more input into the buffer. It is called only when the
-// buffer holds no complete line, so everything unread is the start of one
-// line: that part moves to the front, and the buffer grows (never past
-// bufLimit) when the line fills most of it.
-func (d *Decoder) fill() {
-	pending := d.end - d.start
-	switch {
-	case len(d.buf) > shrinkAbove && pending <= initialBufSize/2:
-		fresh := make([]byte, min(initialBufSize, d.bufLimit()))
-		d.end = copy(fresh, d.buf[d.start:d.end])
-		d.buf, d.start = fresh, 0
-	case d.start > 0:
-		d.end = copy(d.buf, d.buf[d.start:d.end])
-		d.start = 0
-	}
-	if free := len(d.buf) - d.end; free < len(d.buf)/4 || free == 0 {
-		d.grow()
-	}
-	for range maxNoProgress {
-		n, err := d.r.Read(d.buf[d.end:])
-		if n < 0 || n > len(d.buf)-d.end {
-			d.drained, d.readErr = true, errors.New("toolhouse: reader returned an invalid count")
-			return
-		}
-		d.end += n
-		if err != nil {
-			d.drained = true
-			if err != io.EOF {
-				d.readErr = err
-			}
-			return
-		}
-		if n > 0 {
-			return
-		}
-	}
-	d.drained, d.readErr = true, io.ErrNoProgress
-}
-
-// grow enlarges the buffer, doubling it up to bufLimit; it jumps straight
-// to the limit rather than taking a last step just short of it.
-func (d *Decoder) grow() {
-	limit := d.bufLimit()
-	if len(d.buf) >= limit {
-		return
-	}
-	size := 2 * len(d.buf)
-	if size == 0 {
-		size = initialBufSize
-	}
-	if size >= limit-limit/8 {
-		size = limit
-	}
-	grown := make([]byte, size)
-	copy(grown, d.buf[:d.end])
-	d.buf = grown
-}
-
-// carve returns n bytes of memory that nothing else will ever write: a
-// piece of the current slab for short lines, a fresh allocation for long
-// ones.
-func (d *Decoder) carve(n int) []byte {
-	if n > slabMaxPiece {
-		return make([]byte, n)
-	}
-	if n > len(d.slab) {
-		size := max(d.slabNext, firstSlabSize)
-		d.slabNext = min(2*size, slabSize)
-		d.slab = make([]byte, size)
-	}
-	p := d.slab[:n:n]
-	d.slab = d.slab[n:]
-	return p
-}
-
-// clone copies b into carved memory. Long lines skip carve's zeroing.
-func (d *Decoder) clone(b []byte) []byte {
-	if len(b) > slabMaxPiece {
-		c := append([]byte(nil), b...)
-		return c[:len(b):len(b)]
-	}
-	c := d.carve(len(b))
-	copy(c, b)
-	return c
 }

@@ -12,10 +12,10 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/toolhouseai/toolhouse-go/internal/benchstream"
 )
 
 // The benchmarks compare the decoder with what a careful caller would
@@ -105,98 +105,6 @@ func toolhouseStream(s *EventStream) (benchTally, error) {
 	return tally, s.Err()
 }
 
-var benchWords = strings.Fields(`the agent searched three sources and found that latency
-matters more than throughput for streaming answers; résumé naïve café 東京 データ
-"quoted" tab	separated <html> & ampersands 😀 emoji`)
-
-// benchText returns n words of prose, with the newlines and quotes that
-// model output is full of.
-func benchText(rng *rand.Rand, n int) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			if rng.IntN(12) == 0 {
-				b.WriteString("\n")
-			} else {
-				b.WriteString(" ")
-			}
-		}
-		b.WriteString(benchWords[rng.IntN(len(benchWords))])
-	}
-	return b.String()
-}
-
-func benchLine(b *bytes.Buffer, v any) {
-	line, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	b.Write(line)
-	b.WriteByte('\n')
-}
-
-// benchArgs returns tool-call arguments of about size bytes: a search
-// request carrying retrieved documents.
-func benchArgs(rng *rand.Rand, size int) map[string]any {
-	var docs []map[string]any
-	for n := 0; n < size; {
-		doc := map[string]any{
-			"id":        rng.IntN(1 << 30),
-			"title":     benchText(rng, 6),
-			"url":       "https://example.com/articles/" + strconv.Itoa(rng.IntN(1e6)),
-			"score":     rng.Float64(),
-			"published": rng.IntN(2) == 0,
-			"tags":      []string{"news", "tech", strconv.Itoa(rng.IntN(100))},
-			"snippet":   benchText(rng, 40+rng.IntN(160)),
-			"meta":      map[string]any{"lang": "en", "words": rng.IntN(5000), "rank": []int{rng.IntN(10), rng.IntN(10)}},
-		}
-		enc, _ := json.Marshal(doc)
-		n += len(enc)
-		docs = append(docs, doc)
-	}
-	return map[string]any{"query": benchText(rng, 8), "max_results": 10, "documents": docs}
-}
-
-// realisticStream is a worker's answer: mostly text deltas, tool calls
-// with 10–100 KB arguments, results of a few KB and a few of 1 MB, in the
-// Vercel AI SDK v4 spelling with some v5 lines. It is the same on every
-// run (fixed seed) and built once.
-var realisticStream = sync.OnceValue(func() []byte {
-	rng := rand.New(rand.NewPCG(1, 2))
-	var b bytes.Buffer
-	for turn := range 8 {
-		benchLine(&b, map[string]any{"type": "step-start", "messageId": fmt.Sprintf("msg-%d", turn), "request": map[string]any{}})
-		for i := range 2500 {
-			text := benchText(rng, 1+rng.IntN(5))
-			switch {
-			case i%10 == 9:
-				benchLine(&b, map[string]any{"type": "text-delta", "id": "t1", "delta": text})
-			default:
-				benchLine(&b, map[string]any{"type": "text-delta", "textDelta": text})
-			}
-			if i%500 != 499 {
-				continue
-			}
-			id := fmt.Sprintf("call_%d_%d", turn, i)
-			args := benchArgs(rng, 10<<10+rng.IntN(90<<10))
-			result := map[string]any{"status": 200, "content": benchText(rng, 300+rng.IntN(1500))}
-			if i == 999 && turn%2 == 0 {
-				result["content"] = benchText(rng, 170_000) // about 1 MB
-			}
-			if turn%4 == 3 {
-				benchLine(&b, map[string]any{"type": "tool-call", "toolCallId": id, "toolName": "web_search", "input": args})
-				benchLine(&b, map[string]any{"type": "tool-result", "toolCallId": id, "toolName": "web_search", "output": result})
-			} else {
-				benchLine(&b, map[string]any{"type": "tool-call", "toolCallId": id, "toolName": "web_search", "args": args})
-				benchLine(&b, map[string]any{"type": "tool-result", "toolCallId": id, "toolName": "web_search", "result": result})
-			}
-		}
-		benchLine(&b, map[string]any{"type": "finish-step", "finishReason": "tool-calls", "usage": map[string]int{"promptTokens": 1200, "completionTokens": 800}})
-	}
-	benchLine(&b, map[string]any{"type": "finish", "finishReason": "stop"})
-	return b.Bytes()
-})
-
 // checkSameWork fails the benchmark if the two decoders disagree on what
 // the stream holds.
 func checkSameWork(b *testing.B, data []byte) {
@@ -214,9 +122,10 @@ func checkSameWork(b *testing.B, data []byte) {
 	}
 }
 
-// BenchmarkDecode decodes the realistic stream from memory.
+// BenchmarkDecode decodes the benchmark worker stream (benchstream.Worker)
+// from memory.
 func BenchmarkDecode(b *testing.B) {
-	data := realisticStream()
+	data := benchstream.Worker()
 	checkSameWork(b, data)
 	for _, side := range []struct {
 		name   string
@@ -241,7 +150,7 @@ func BenchmarkTextDeltaLine(b *testing.B) {
 	var lines [][]byte
 	for range 1000 {
 		var buf bytes.Buffer
-		benchLine(&buf, map[string]any{"type": "text-delta", "textDelta": benchText(rng, 1+rng.IntN(5))})
+		benchstream.Line(&buf, map[string]any{"type": "text-delta", "textDelta": benchstream.Text(rng, 1+rng.IntN(5))})
 		lines = append(lines, buf.Bytes())
 	}
 	endless := func() io.Reader { return &lineStream{lines: lines, size: math.MaxInt64} }
@@ -286,10 +195,10 @@ func ndjsonBenchServer(b *testing.B, data []byte) *httptest.Server {
 	return srv
 }
 
-// BenchmarkEventStream reads the realistic stream end to end from a
+// BenchmarkEventStream reads the benchmark worker stream end to end from a
 // loopback HTTP server: the request, the transport, the decoding.
 func BenchmarkEventStream(b *testing.B) {
-	data := realisticStream()
+	data := benchstream.Worker()
 	checkSameWork(b, data)
 	srv := ndjsonBenchServer(b, data)
 	get := func(b *testing.B) *http.Response {

@@ -150,7 +150,7 @@ func FuzzEventLine(f *testing.F) {
 			var want string
 			require.NoError(t, json.Unmarshal(line, &want))
 			end := bytes.LastIndexByte(line, '"')
-			if got := NewDecoder(nil).unquote(line[1:end]); got != want {
+			if got := new(arena).unquote(line[1:end], false); got != want {
 				t.Fatalf("unquote(%q) = %q, encoding/json says %q", line, got, want)
 			}
 		}

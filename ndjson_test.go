@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -87,7 +89,9 @@ func referenceFirstString(raws ...json.RawMessage) string {
 func fastEvent(line []byte) (Event, error) {
 	d := NewDecoder(nil)
 	d.line = 1
-	return d.parseEvent(d.clone(line), true)
+	var ev Event
+	err := d.parseEvent(d.strs.clone(line), true, &ev)
+	return ev, err
 }
 
 // requireSameEvent checks the fast parser against the reference on line.
@@ -235,6 +239,99 @@ func TestDecoderDecodeAnyValue(t *testing.T) {
 	d = NewDecoder(strings.NewReader("{\"type\":\"a\"}\n"))
 	var invalid *json.InvalidUnmarshalError
 	require.ErrorAs(t, d.Decode(nilEvent), &invalid, "a nil *Event is refused as json.Unmarshal refuses it")
+}
+
+// TestDecoderLinesAroundChunkSizes decodes lines whose lengths sit on
+// either side of every size the decoder switches at (slab pieces, chunks,
+// the long-line threshold, long reads), in any order and through reads of
+// any size, and keeps every event to the end: each must equal the
+// reference and must not have changed while the decoder read on.
+func TestDecoderLinesAroundChunkSizes(t *testing.T) {
+	t.Parallel()
+	var lines [][]byte
+	for i, n := range []int{40, slabMaxPiece, slabMaxPiece + 1, 60, firstChunkSize - 30, chunkSize/8 + 3,
+		longLine - 1, longLine, longLine + 1, 50, chunkSize - 1, chunkSize, chunkSize + 1, 70,
+		longSegment + 5, 3*chunkSize + 7, 30, 2*chunkSize - 100, 45, 200_000, 35, 9000, 55} {
+		head := fmt.Sprintf(`{"type":"tool-result","toolCallId":"c%d","result":"`, i)
+		body := strings.Repeat("é\\n", n/8) // 4 bytes each
+		body += strings.Repeat("r", max(0, n-len(head)-len(body)-2))
+		lines = append(lines, []byte(head+body+`"}`))
+		require.Equal(t, max(n, len(head)+len(body)+2), len(lines[i]))
+	}
+	stream := append(bytes.Join(lines, []byte("\n")), '\n')
+	for _, read := range []int{7, 1000, 4096, 70_000, len(stream)} {
+		for _, trailingNewline := range []bool{true, false} {
+			input := stream
+			if !trailingNewline {
+				input = stream[:len(stream)-1]
+			}
+			events, err := readEvents(chunked(input, read))
+			require.Equal(t, io.EOF, err, "reads of %d", read)
+			require.Len(t, events, len(lines))
+			for i, ev := range events {
+				want, err := referenceEvent(lines[i])
+				require.NoError(t, err)
+				if !reflect.DeepEqual(want, ev) {
+					require.Equal(t, want, ev, "line %d (%d bytes), reads of %d", i, len(lines[i]), read)
+				}
+				require.Equal(t, len(ev.Raw), cap(ev.Raw), "Raw must not be able to grow into the next line")
+			}
+			// The same lines through Decode into another type.
+			d := NewDecoder(chunked(input, read))
+			for i := range lines {
+				var v struct{ ToolCallID string }
+				require.NoError(t, d.Decode(&v))
+				require.Equal(t, fmt.Sprintf("c%d", i), v.ToolCallID)
+			}
+			require.Equal(t, io.EOF, d.Decode(&struct{}{}))
+		}
+	}
+}
+
+// TestDecoderRandomLinesAndReads decodes streams of lines of random
+// lengths, blank and space-padded ones among them, through reads of random
+// sizes, and holds every event, kept to the end, to the reference.
+func TestDecoderRandomLinesAndReads(t *testing.T) {
+	t.Parallel()
+	for seed := range uint64(3) {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		var stream bytes.Buffer
+		var lines [][]byte
+		for i := range 300 {
+			n := rng.IntN(200)
+			switch rng.IntN(10) {
+			case 0:
+				n = 20_000 + rng.IntN(60_000)
+			case 1:
+				n = rng.IntN(300_000)
+			case 2:
+				stream.WriteString(" \t\r\n") // a blank line
+			}
+			line := fmt.Sprintf(`{"type":"t%d","text":"%s","args":{"a":"\u00e9%s"}}`,
+				i, strings.Repeat("x", n/2), strings.Repeat("\\n", n/4))
+			lines = append(lines, []byte(line))
+			stream.WriteString(strings.Repeat(" ", rng.IntN(3)) + line + strings.Repeat("\t", rng.IntN(2)) + "\n")
+		}
+		data := stream.Bytes()
+		r := readerFunc(func(p []byte) (int, error) {
+			if len(data) == 0 {
+				return 0, io.EOF
+			}
+			n := copy(p[:min(len(p), 1+rng.IntN(100_000))], data)
+			data = data[n:]
+			return n, nil
+		})
+		events, err := readEvents(r)
+		require.Equal(t, io.EOF, err)
+		require.Len(t, events, len(lines))
+		for i, ev := range events {
+			want, err := referenceEvent(lines[i])
+			require.NoError(t, err)
+			if !reflect.DeepEqual(want, ev) {
+				require.Equal(t, want, ev, "seed %d, line %d (%d bytes)", seed, i, len(lines[i]))
+			}
+		}
+	}
 }
 
 func TestDecoderErrors(t *testing.T) {
@@ -535,8 +632,10 @@ func TestParseEventNestingLimit(t *testing.T) {
 }
 
 // TestDecoderUnquote covers the decoder's side of unquoting (jsonscan
-// holds the decoding itself to encoding/json): a plain string is used in
-// place, an escaped or invalid one is decoded into memory of its own.
+// holds the decoding itself to encoding/json): a plain string of a short
+// line is used in place, one of a long line is copied out so it does not
+// keep the line alive, and an escaped or invalid one is decoded into
+// memory of its own.
 func TestDecoderUnquote(t *testing.T) {
 	t.Parallel()
 	d := NewDecoder(nil)
@@ -544,17 +643,20 @@ func TestDecoderUnquote(t *testing.T) {
 		in := []byte(s)
 		var want string
 		require.NoError(t, json.Unmarshal([]byte(`"`+s+`"`), &want), "%q", s)
-		got := d.unquote(in)
-		assert.Equal(t, want, got, "%q", s)
-		if got == s && s != "" {
+		assert.Equal(t, want, d.strs.unquote(in, false), "%q", s)
+		assert.Equal(t, want, d.strs.unquote(in, true), "%q copied out", s)
+		if got := d.strs.unquote(in, false); got == s && s != "" {
 			assert.Same(t, unsafe.SliceData(in), unsafe.StringData(got), "%q is used in place", s)
+		}
+		if got := d.strs.unquote(in, true); s != "" {
+			assert.NotSame(t, unsafe.SliceData(in), unsafe.StringData(got), "%q is copied out of a long line", s)
 		}
 	}
 }
 
-// TestEventStaysValid keeps every event of a long stream, read through
-// small chunks so the read buffer is reused and compacted many times, and
-// checks them all against the reference at the end.
+// TestEventStaysValid keeps every event of a long stream, delivered in
+// small reads so that lines are cut by the ends of the decoder's chunks
+// many times, and checks them all against the reference at the end.
 func TestEventStaysValid(t *testing.T) {
 	t.Parallel()
 	var stream bytes.Buffer
@@ -1005,6 +1107,47 @@ func TestDecoderMemoryStaysBounded(t *testing.T) {
 	assert.LessOrEqual(t, peakInuse, uint64(8<<20))
 }
 
+// TestDecoderLongLinesPinNothing keeps only the Type and ToolCallID of 50
+// events whose lines carry 2 MiB results, as a caller listing the tool
+// calls of a long answer would. Those strings must not keep their lines
+// alive: pointing into them would hold about 100 MiB.
+func TestDecoderLongLinesPinNothing(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("decodes 100 MiB, too slow under -race; .ci/run runs it without")
+	}
+	const resultSize = 2 << 20
+	var parts []io.Reader // the lines, generated as they are read
+	for i := range 50 {
+		parts = append(parts,
+			strings.NewReader(fmt.Sprintf(`{"type":"tool-result","toolCallId":"call_%d","toolName":"fetch","result":"`, i)),
+			io.LimitReader(repeatByte('r'), resultSize),
+			strings.NewReader(`"}`+"\n"))
+	}
+	type kept struct{ typ, id string }
+	var keep []kept
+	baseAlloc, _ := heapInUse()
+	d := NewDecoder(io.MultiReader(parts...))
+	for {
+		ev, err := d.nextEvent()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		require.Len(t, ev.Result, resultSize+2)
+		keep = append(keep, kept{ev.Type, ev.ToolCallID})
+	}
+	d = nil
+	alloc, _ := heapInUse()
+	held := alloc - min(alloc, baseAlloc)
+	t.Logf("heap kept alive by 50 (Type, ToolCallID) pairs: %.2f MiB", float64(held)/(1<<20))
+	require.Len(t, keep, 50)
+	for i, k := range keep {
+		assert.Equal(t, kept{"tool-result", fmt.Sprintf("call_%d", i)}, k)
+	}
+	assert.LessOrEqual(t, held, uint64(4<<20), "the kept strings hold their lines alive")
+	runtime.KeepAlive(keep)
+}
+
 // hugeLine returns a reader of one tool-result line of exactly n bytes,
 // plus a newline, generated as it is read.
 func hugeLine(n int) io.Reader {
@@ -1036,6 +1179,7 @@ func TestDecoderLineAtTheLimit(t *testing.T) {
 	assert.Equal(t, "tool-result", ev.Type)
 	assert.Len(t, ev.Result, DefaultMaxLineSize-len(`{"type":"tool-result","result":}`))
 	assert.LessOrEqual(t, cap(d.buf), DefaultMaxLineSize+1)
+	assert.LessOrEqual(t, len(d.long), keepSegments, "the segments the huge line needed are not all kept")
 	_, err = d.nextEvent()
 	require.Equal(t, io.EOF, err)
 }
@@ -1048,5 +1192,6 @@ func TestDecoderLineOverTheLimit(t *testing.T) {
 	d := NewDecoder(hugeLine(33 << 20))
 	_, err := d.nextEvent()
 	require.ErrorIs(t, err, ErrLineTooLong)
-	assert.LessOrEqual(t, cap(d.buf), DefaultMaxLineSize+1, "the decoder stopped at the limit")
+	assert.LessOrEqual(t, len(d.long)*longSegment, DefaultMaxLineSize+longSegment, "the decoder stopped at the limit")
+	assert.LessOrEqual(t, cap(d.buf), DefaultMaxLineSize+1)
 }

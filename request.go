@@ -330,6 +330,9 @@ func platformObject[T any](ctx context.Context, c *Client, e endpoint) (*T, erro
 // product documents show payloads with a trailing comma in a list, so a
 // body that fails only for that reason is read without it.
 func decodeJSON(body []byte, v any) error {
+	if fast, ok := v.(bodyDecoder); ok && fast.decodeBody(body) {
+		return nil
+	}
 	err := json.Unmarshal(body, v)
 	if err == nil {
 		return nil

@@ -9,11 +9,6 @@
 // was valid. The tests hold every function to encoding/json.
 package jsonscan
 
-import (
-	"encoding/binary"
-	"math/bits"
-)
-
 // Status is the outcome of a scan.
 type Status uint8
 
@@ -186,71 +181,6 @@ func TrimSpace(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
-}
-
-// Word-at-a-time constants: a byte of ones in each lane, and each lane's
-// top bit.
-const (
-	lanes   = 0x0101010101010101
-	topBits = 0x8080808080808080
-)
-
-// String validates a string whose opening quote is just before data[i] and
-// returns the offset past its closing quote. It looks at eight bytes at a
-// time for the only bytes that need attention: a quote, a backslash, or a
-// control character.
-func String(data []byte, i int) (int, Status) {
-	for {
-		for i+8 <= len(data) {
-			w := binary.LittleEndian.Uint64(data[i:])
-			q := w ^ (lanes * '"')
-			b := w ^ (lanes * '\\')
-			// A lane's top bit is set where the lane is zero (or below
-			// 0x20 for w itself); borrows can only mark lanes above the
-			// first true one, so the lowest mark is exact.
-			m := ((q - lanes) &^ q) | ((b - lanes) &^ b) | ((w - lanes*0x20) &^ w)
-			if m &= topBits; m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			i += 8
-		}
-		if i >= len(data) {
-			return i, Short
-		}
-		switch c := data[i]; {
-		case c == '"':
-			return i + 1, OK
-		case c == '\\':
-			if i+1 >= len(data) {
-				return i, Short
-			}
-			switch data[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				for k := i + 2; k < i+6; k++ {
-					if k >= len(data) {
-						return k, Short
-					}
-					if !isHex(data[k]) {
-						return k, Invalid
-					}
-				}
-				i += 6
-			default:
-				return i + 1, Invalid
-			}
-		case c < 0x20:
-			return i, Invalid
-		default:
-			i++
-		}
-	}
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // literal validates true, false or null at data[i].

@@ -176,3 +176,39 @@ func FuzzScan(f *testing.F) {
 		}
 	})
 }
+
+// TestWalkValidatesStructure: Object and Array agree with json.Valid on
+// the structure around values that the callbacks validate with Value.
+func TestWalkValidatesStructure(t *testing.T) {
+	t.Parallel()
+	var s Scanner
+	for _, in := range validInputs {
+		data := []byte(in)
+		i := SkipSpace(data, 0)
+		if i >= len(data) || (data[i] != '{' && data[i] != '[') {
+			continue
+		}
+		value := func(i int) (int, bool) {
+			end, st := s.Value(data, i, 1)
+			return end, st == OK
+		}
+		var end int
+		var ok bool
+		var keys []string
+		if data[i] == '{' {
+			end, ok = Object(data, i, func(key []byte, i int) (int, bool) {
+				keys = append(keys, string(key))
+				return value(i)
+			})
+		} else {
+			end, ok = Array(data, i, value)
+		}
+		ok = ok && SkipSpace(data, end) == len(data)
+		assert.Equal(t, json.Valid(data), ok, "%q", in)
+		if ok && data[i] == '{' {
+			var m map[string]json.RawMessage
+			require.NoError(t, json.Unmarshal(data, &m))
+			assert.Len(t, keys, len(m), "%q", in)
+		}
+	}
+}

@@ -11,6 +11,15 @@ import (
 // valid pair becomes U+FFFD, and so does each byte of invalid UTF-8.
 func AppendUnquoted(dst, s []byte) []byte {
 	for r := 0; r < len(s); {
+		// A run of plain ASCII goes over as it is.
+		k := r
+		for k < len(s) && s[k] != '\\' && s[k] < utf8.RuneSelf {
+			k++
+		}
+		dst = append(dst, s[r:k]...)
+		if r = k; r >= len(s) {
+			break
+		}
 		c := s[r]
 		switch {
 		case c == '\\' && r+1 < len(s):
@@ -46,8 +55,14 @@ func AppendUnquoted(dst, s []byte) []byte {
 			dst = append(dst, c)
 			r++
 		default:
+			// A valid sequence is copied; each byte of an invalid one
+			// becomes U+FFFD.
 			rr, size := utf8.DecodeRune(s[r:])
-			dst = utf8.AppendRune(dst, rr)
+			if rr == utf8.RuneError && size == 1 {
+				dst = utf8.AppendRune(dst, rr)
+			} else {
+				dst = append(dst, s[r:r+size]...)
+			}
 			r += size
 		}
 	}

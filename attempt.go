@@ -42,7 +42,7 @@ func (c *Client) attempt(req *http.Request, x exchange, red redactor) (*http.Res
 			b.release()
 			return nil, nil, b.explain(req, context.Canceled)
 		}
-		resp.Body = &releasingBody{ReadCloser: resp.Body, release: b.release}
+		resp.Body = &onCloseBody{ReadCloser: resp.Body, onClose: b.release}
 		return resp, nil, nil
 	}
 	body, err := readBounded(resp, c.maxResponseSize)
@@ -115,17 +115,18 @@ func (e *timeoutError) Timeout() bool        { return true }
 func (e *timeoutError) Temporary() bool      { return true }
 func (e *timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
-// releasingBody is a stream's body that releases its attempt's context
-// when closed.
-type releasingBody struct {
+// onCloseBody is a response body that runs onClose once, when it is
+// first closed: a stream's body releases its attempt's context, a
+// Conversation's answer frees the conversation.
+type onCloseBody struct {
 	io.ReadCloser
 	once    sync.Once
-	release func()
+	onClose func()
 }
 
-func (b *releasingBody) Close() error {
+func (b *onCloseBody) Close() error {
 	err := b.ReadCloser.Close()
-	b.once.Do(b.release)
+	b.once.Do(b.onClose)
 	return err
 }
 

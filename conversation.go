@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -272,19 +271,6 @@ func (f *follower) take(resp *http.Response) *http.Response {
 		f.conv.runID = id
 		f.conv.mu.Unlock()
 	}
-	resp.Body = &turnBody{ReadCloser: resp.Body, release: f.conv.release}
+	resp.Body = &onCloseBody{ReadCloser: resp.Body, onClose: f.conv.release}
 	return resp
-}
-
-// turnBody is an answer's body that frees its conversation when closed.
-type turnBody struct {
-	io.ReadCloser
-	once    sync.Once
-	release func()
-}
-
-func (b *turnBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.once.Do(b.release)
-	return err
 }

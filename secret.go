@@ -6,6 +6,8 @@ import (
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/toolhouseai/toolhouse-go/internal/jsonscan"
 )
 
 // An API key shorter than minKeyLen is no real Toolhouse key (those run to
@@ -174,15 +176,15 @@ func jsonEscapeAt(b []byte) (rune, int) {
 	case 't':
 		return '\t', 2
 	case 'u':
-		r, ok := hex4(b[2:])
-		if !ok {
+		r := jsonscan.Hex4(b[2:])
+		if r < 0 {
 			return 0, 0
 		}
 		if !utf16.IsSurrogate(r) {
 			return r, 6
 		}
 		if len(b) >= 12 && b[6] == '\\' && b[7] == 'u' {
-			if low, ok := hex4(b[8:]); ok {
+			if low := jsonscan.Hex4(b[8:]); low >= 0 {
 				if r = utf16.DecodeRune(r, low); r != utf8.RuneError {
 					return r, 12
 				}
@@ -190,28 +192,6 @@ func jsonEscapeAt(b []byte) (rune, int) {
 		}
 	}
 	return 0, 0
-}
-
-// hex4 reads four hexadecimal digits, in either case.
-func hex4(b []byte) (rune, bool) {
-	if len(b) < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
 }
 
 // scrubFragments replaces, in text, every run of fragmentLen or more of a

@@ -35,7 +35,7 @@ func AppendUnquoted(dst, s []byte) []byte {
 			case 't':
 				dst = append(dst, '\t')
 			case 'u':
-				rr := hex4(s[r+2:])
+				rr := Hex4(s[r+2:])
 				r += 6
 				if utf16.IsSurrogate(rr) {
 					if dec := utf16.DecodeRune(rr, escapedRune(s[r:])); dec != utf8.RuneError {
@@ -74,11 +74,12 @@ func escapedRune(s []byte) rune {
 	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
 		return -1
 	}
-	return hex4(s[2:])
+	return Hex4(s[2:])
 }
 
-// hex4 reads four hex digits at the start of s, or returns -1.
-func hex4(s []byte) rune {
+// Hex4 reads the four hex digits of a \u escape at the start of s, or
+// returns -1.
+func Hex4(s []byte) rune {
 	if len(s) < 4 {
 		return -1
 	}

@@ -18,10 +18,13 @@ type Answer struct {
 	RunID string
 	// Text is the Text of the EventTextDelta events, in order, across
 	// background jobs. The text an agent writes after a job starts a new
-	// paragraph: a blank line separates it from the text before the job.
+	// paragraph: a blank line separates it from the text before the job,
+	// whose trailing spaces are dropped.
 	Text string
 	// ToolCalls are the agent's tool calls in the order it made them, each
-	// with the result whose ToolCallID matches its ID.
+	// with the result whose ToolCallID matches its ID; calls that share an
+	// ID take their results in turn. A result that no call is waiting for
+	// is kept too, where it came, as a ToolCall without Args.
 	ToolCalls []ToolCall
 	// JobIDs are the background jobs the answer waited for (Conversation
 	// streams), each once, in the order they started.
@@ -162,7 +165,7 @@ func (c *collector) add(ev Event) error {
 			FinishReason string `json:"finishReason"`
 		}
 		if json.Unmarshal(ev.Raw, &line) == nil {
-			c.reason = strings.Clone(line.FinishReason)
+			c.reason = line.FinishReason
 		}
 	case EventJobStarted:
 		// Only Conversation sets JobID; a server line that merely names

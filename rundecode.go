@@ -251,7 +251,7 @@ func (d *runDecoder) content(i, depth int, out *[]Part) (int, bool) {
 	case '"':
 		var text string
 		end, ok := d.stringField(i, &text)
-		*out = []Part{{Type: "text", Text: text}}
+		*out = []Part{{Type: PartText, Text: text}}
 		return end, ok
 	case '[':
 		parts := []Part{}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // Answer is a worker's answer read to its end by EventStream.Collect: what
@@ -17,10 +18,13 @@ type Answer struct {
 	RunID string
 	// Text is the Text of the EventTextDelta events, in order, across
 	// background jobs. The text an agent writes after a job starts a new
-	// paragraph: a blank line separates it from the text before the job.
+	// paragraph: a blank line separates it from the text before the job,
+	// whose trailing spaces are dropped.
 	Text string
 	// ToolCalls are the agent's tool calls in the order it made them, each
-	// with the result whose ToolCallID matches its ID.
+	// with the result whose ToolCallID matches its ID; calls that share an
+	// ID take their results in turn. A result that no call is waiting for
+	// is kept too, where it came, as a ToolCall without Args.
 	ToolCalls []ToolCall
 	// JobIDs are the background jobs the answer waited for (Conversation
 	// streams), each once, in the order they started.
@@ -67,6 +71,11 @@ func (e *WorkerError) Error() string {
 // hold in all: Collect keeps the whole answer in memory, and a server that
 // never stops must not make it grow without end.
 const answerLinesLimit = 8
+
+// callCost is what a kept ToolCall costs besides its bytes: the struct and
+// its place in the pairing index. Counting it bounds an answer of endless
+// calls that carry no ID, name or arguments.
+const callCost = int(unsafe.Sizeof(ToolCall{}) + unsafe.Sizeof(0))
 
 // Collect reads the events the stream has not delivered yet to the end of
 // the answer, closes the stream, and returns them gathered as an Answer.
@@ -136,7 +145,7 @@ func (c *collector) add(ev Event) error {
 		}
 		c.waiting[call.ID] = append(c.waiting[call.ID], len(c.calls))
 		c.calls = append(c.calls, call)
-		c.size += len(call.ID) + len(call.Name) + len(call.Args)
+		c.size += callCost + len(call.ID) + len(call.Name) + len(call.Args)
 	case EventToolResult:
 		result := bytes.Clone(ev.Result)
 		if result == nil {
@@ -150,13 +159,13 @@ func (c *collector) add(ev Event) error {
 		}
 		// A result for no call that came: keep it rather than lose it.
 		c.calls = append(c.calls, ToolCall{ID: strings.Clone(ev.ToolCallID), Name: strings.Clone(ev.ToolName), Result: result})
-		c.size += len(ev.ToolCallID) + len(ev.ToolName)
+		c.size += callCost + len(ev.ToolCallID) + len(ev.ToolName)
 	case EventFinish:
 		var line struct {
 			FinishReason string `json:"finishReason"`
 		}
 		if json.Unmarshal(ev.Raw, &line) == nil {
-			c.reason = strings.Clone(line.FinishReason)
+			c.reason = line.FinishReason
 		}
 	case EventJobStarted:
 		// Only Conversation sets JobID; a server line that merely names

@@ -358,3 +358,26 @@ func TestCollectAfterTheEnd(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, &Answer{RunID: "run-1"}, again, "a second Collect finds the stream at its end")
 }
+
+// The bound counts what each kept tool call costs, not only its strings: a
+// server that sends endless tool calls (or results) with no ID, name or
+// arguments must not make Collect keep one ToolCall per line for ever.
+func TestCollectBoundsEmptyToolCalls(t *testing.T) {
+	t.Parallel()
+	for _, line := range []string{`{"type":"tool-call"}`, `{"type":"tool-result"}`} {
+		t.Run(line, func(t *testing.T) {
+			t.Parallel()
+			const lineLimit = 128
+			h := newLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				// Far past the bound, then a clean end, so that a
+				// Collect without the bound fails rather than hangs.
+				io.WriteString(w, strings.Repeat(line+"\n", 64*8*lineLimit))
+			}), WithMaxLineSize(lineLimit))
+			stream, err := h.c.Workers.Stream(context.Background(), "agent-1", WorkerRunParams{})
+			require.NoError(t, err)
+			answer, err := stream.Collect()
+			require.ErrorContains(t, err, "more than 1024 bytes")
+			assert.Less(t, len(answer.ToolCalls), 1024/32, "each call costs at least its ToolCall")
+		})
+	}
+}

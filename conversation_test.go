@@ -82,6 +82,11 @@ func TestConversationCloseEndsAWaitAtOnce(t *testing.T) {
 		{"blocked in the resume request", func(arrived chan struct{}) jobServer {
 			return jobServer{get: idle, put: arrivedThenStall(arrived)}
 		}, false}, // after EventJobFinished
+		// The job was over at the first look, so the resume waits out the
+		// rest of the hour-long poll interval; the pause itself signals.
+		{"blocked in the pause before the resume", func(chan struct{}) jobServer {
+			return jobServer{get: idle, put: idle}
+		}, true}, // after EventJobFinished
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,6 +95,14 @@ func TestConversationCloseEndsAWaitAtOnce(t *testing.T) {
 			if tt.realPoll {
 				h.c.sleep = retry.Sleep // an hour, unless Close ends it
 			}
+			pause := tt.name == "blocked in the pause before the resume"
+			if pause {
+				var once sync.Once
+				h.c.sleep = func(ctx context.Context, d time.Duration) error {
+					once.Do(func() { close(arrived) })
+					return retry.Sleep(ctx, d)
+				}
+			}
 			conv := h.c.Workers.Conversation("agent-1")
 			// The caller's context never ends: only Close can.
 			s, err := conv.Send(context.Background(), "Analyze sales.csv")
@@ -97,7 +110,7 @@ func TestConversationCloseEndsAWaitAtOnce(t *testing.T) {
 			require.True(t, s.Next())
 			require.True(t, s.Next())
 			require.Equal(t, EventJobStarted, s.Current().Type)
-			if tt.name == "blocked in the resume request" {
+			if tt.name == "blocked in the resume request" || pause {
 				require.True(t, s.Next())
 				require.Equal(t, EventJobFinished, s.Current().Type)
 			}

@@ -46,9 +46,9 @@ const (
 // the decoder never writes again (a short line shares it with its
 // neighbours): treat Raw, Args and Result as read-only, since changing
 // their bytes would change the strings too. Copy them (bytes.Clone) before
-// modifying. The short strings of a line longer than 4 KiB are copies, so
-// that keeping an event's Type or ToolCallID does not keep a megabyte
-// tool result alive.
+// modifying. The strings of a line longer than 4 KiB are copies unless
+// they make up half of it or more, so that keeping an event's Type or
+// ToolCallID does not keep a megabyte tool result alive.
 type Event struct {
 	Type       string          // the line's "type"
 	Text       string          // text lines: "textDelta", "text" or "delta"

@@ -71,7 +71,8 @@ func (e *envelope[T]) decodeBody(body []byte) bool {
 // the body, except that in a body longer than slabMaxPiece those shorter
 // than half of it are copied out, so that keeping a run's Status does not
 // keep a large body alive. Message.Raw is a copy, as encoding/json makes;
-// Part.Args and Part.Result point into the body, capacity cut at their end.
+// Part.Args and Part.Result point into their message's Raw, capacity cut
+// at their end, so that keeping one does not keep the body alive either.
 type runDecoder struct {
 	data []byte
 	long bool // strings shorter than half the body are copied
@@ -221,8 +222,24 @@ func (d *runDecoder) message(i, depth int) (Message, int, bool) {
 		return m, end, false
 	}
 	m.Raw = append(json.RawMessage(nil), d.data[i:end]...)
+	for k := range m.Content {
+		p := &m.Content[k]
+		p.Args, p.Result = d.moveTo(m.Raw, i, p.Args), d.moveTo(m.Raw, i, p.Result)
+	}
 	m.Error = errorText(errRaw)
 	return m, end, true
+}
+
+// moveTo returns the piece of raw, a copy of data[from:], that holds what
+// v, a raw value as part reads it, holds in data. Its capacity, which
+// part leaves running to the end of data, says where it starts.
+func (d *runDecoder) moveTo(raw []byte, from int, v json.RawMessage) json.RawMessage {
+	if v == nil {
+		return nil
+	}
+	start := cap(d.data) - cap(v) - from
+	end := start + len(v)
+	return raw[start:end:end]
 }
 
 // content reads a message's content, at depth: a string (one text part),
@@ -234,7 +251,7 @@ func (d *runDecoder) content(i, depth int, out *[]Part) (int, bool) {
 	case '"':
 		var text string
 		end, ok := d.stringField(i, &text)
-		*out = []Part{{Type: "text", Text: text}}
+		*out = []Part{{Type: PartText, Text: text}}
 		return end, ok
 	case '[':
 		parts := []Part{}
@@ -294,7 +311,7 @@ func (d *runDecoder) part(i, depth int) (Part, int, bool) {
 			return d.skip(i, depth+1)
 		}
 		end, ok := d.skip(i, depth+1)
-		*raw = d.data[i:end:end]
+		*raw = d.data[i:end] // message moves it to its Raw
 		return end, ok
 	})
 	if p.Args == nil {

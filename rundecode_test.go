@@ -196,26 +196,40 @@ func TestRunFixturesDecodeInOnePass(t *testing.T) {
 	require.Len(t, runs.Data, len(list))
 }
 
-// TestRunStringsDoNotPinTheBody: a large run's short strings are copies,
-// so that keeping its Status does not keep the whole body alive; its raw
-// values point into the body, and cannot be appended to over it.
+// TestRunStringsDoNotPinTheBody: keeping a piece of a large run does not
+// keep the whole body alive. Its short strings are copies; its raw values
+// point into their own message's Raw (a copy, as encoding/json makes), and
+// cannot be appended to over the rest of it.
 func TestRunStringsDoNotPinTheBody(t *testing.T) {
 	t.Parallel()
 	huge := strings.Repeat("x", 64<<10)
-	body := []byte(`{"data":{"id":"r1","status":"completed","results":[{"role":"tool","content":[{"type":"tool-result","toolCallId":"c1","result":"` + huge + `"}]}]}}`)
+	body := []byte(`{"data":{"id":"r1","status":"completed","results":[` +
+		`{"role":"tool","content":[{"type":"tool-result","toolCallId":"c1","result":"` + huge + `"}]},` +
+		`{"role":"assistant","content":[{"type":"tool-call","toolCallId":"c2","args":{"q":1},"input":2}]},` +
+		`{"role":"assistant","content":{"type":"tool-call","toolCallId":"c3","input":{"q":3},"output":[4]}}]}}`)
 	var env envelope[*AgentRun]
 	require.True(t, env.decodeBody(body))
-	inBody := func(p *byte) bool {
-		return uintptr(unsafe.Pointer(p))-uintptr(unsafe.Pointer(unsafe.SliceData(body))) < uintptr(len(body))
+	in := func(p *byte, mem []byte) bool {
+		return uintptr(unsafe.Pointer(p))-uintptr(unsafe.Pointer(unsafe.SliceData(mem))) < uintptr(len(mem))
 	}
 	run := env.Data
-	part := run.Results[0].Content[0]
 	assert.Equal(t, "completed", string(run.Status))
-	assert.False(t, inBody(unsafe.StringData(string(run.Status))), "a large body's short strings are copies")
-	assert.False(t, inBody(unsafe.StringData(part.ToolCallID)))
-	assert.True(t, inBody(unsafe.SliceData(part.Result)), "raw values point into the body")
-	assert.Equal(t, len(part.Result), cap(part.Result), "appending to Result cannot write into the body")
-	assert.False(t, inBody(unsafe.SliceData(run.Results[0].Raw)), "Raw is a copy, as encoding/json makes")
+	assert.False(t, in(unsafe.StringData(string(run.Status)), body), "a large body's short strings are copies")
+	for _, m := range run.Results {
+		assert.False(t, in(unsafe.SliceData(m.Raw), body), "Raw is a copy, as encoding/json makes")
+		part := m.Content[0]
+		assert.False(t, in(unsafe.StringData(part.ToolCallID), body))
+		for _, raw := range []json.RawMessage{part.Args, part.Result} {
+			if raw == nil {
+				continue
+			}
+			assert.True(t, in(unsafe.SliceData(raw), m.Raw), "%.20s: raw values point into their message's Raw", raw)
+			assert.Equal(t, len(raw), cap(raw), "%.20s: appending cannot write over the rest of Raw", raw)
+		}
+	}
+	assert.Equal(t, `{"q":1}`, string(run.Results[1].Content[0].Args))
+	assert.Equal(t, `{"q":3}`, string(run.Results[2].Content[0].Args))
+	assert.Equal(t, `[4]`, string(run.Results[2].Content[0].Result))
 }
 
 // FuzzRunBody holds the one-pass run decoder to encoding/json on any

@@ -101,7 +101,7 @@ func value(data []byte, i, depth int, stack []byte) (int, Status, []byte) {
 				return i, st, stack
 			}
 		default:
-			if i, st = Number(data, i); st != OK {
+			if i, st = number(data, i); st != OK {
 				return i, st, stack
 			}
 		}
@@ -155,16 +155,16 @@ func member(data []byte, i int) (int, Status) {
 	return SkipSpace(data, i+1), OK
 }
 
-// IsSpace reports whether c is one of the four bytes JSON calls
+// isSpace reports whether c is one of the four bytes JSON calls
 // whitespace.
-func IsSpace(c byte) bool {
+func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n'
 }
 
 // SkipSpace returns the offset of the first byte at or after data[i] that
 // is not JSON whitespace.
 func SkipSpace(data []byte, i int) int {
-	for i < len(data) && IsSpace(data[i]) {
+	for i < len(data) && isSpace(data[i]) {
 		i++
 	}
 	return i
@@ -174,10 +174,10 @@ func SkipSpace(data []byte, i int) int {
 // drop Unicode spaces such as U+0085 and let an invalid line pass as valid
 // or blank.
 func TrimSpace(b []byte) []byte {
-	for len(b) > 0 && IsSpace(b[0]) {
+	for len(b) > 0 && isSpace(b[0]) {
 		b = b[1:]
 	}
-	for len(b) > 0 && IsSpace(b[len(b)-1]) {
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
 		b = b[:len(b)-1]
 	}
 	return b
@@ -196,9 +196,9 @@ func literal(data []byte, i int, word string) (int, Status) {
 	return i + len(word), OK
 }
 
-// Number validates -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at data[i]
+// number validates -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at data[i]
 // and returns the offset past it.
-func Number(data []byte, i int) (int, Status) {
+func number(data []byte, i int) (int, Status) {
 	if i < len(data) && data[i] == '-' {
 		i++
 	}

@@ -43,11 +43,13 @@ func RetryableStatus(code int) bool {
 func Backoff(attempt int, base, max time.Duration) time.Duration {
 	d := base
 	for i := 0; i < attempt && d < max; i++ {
+		if d > max/2 { // doubling would pass max, or wrap around
+			d = max
+			break
+		}
 		d *= 2
 	}
-	if d > max {
-		d = max
-	}
+	d = min(d, max)
 	jitter := time.Duration(rand.Int64N(int64(d)/4 + 1))
 	return d - jitter
 }

@@ -29,6 +29,17 @@ func TestBackoffBounds(t *testing.T) {
 	assert.LessOrEqual(t, Backoff(1000, DefaultBase, DefaultMax), DefaultMax, "no overflow for late attempts")
 }
 
+// A cap near the largest Duration ("no cap") must not let the doubling
+// wrap around to a negative delay, which would retry at once or panic.
+func TestBackoffDoesNotOverflowAHugeCap(t *testing.T) {
+	for _, base := range []time.Duration{time.Second, 1 << 62, math.MaxInt64} {
+		for attempt := range 70 {
+			d := Backoff(attempt, base, math.MaxInt64)
+			assert.Greater(t, d, time.Duration(0), "base %d, attempt %d", base, attempt)
+		}
+	}
+}
+
 func TestBackoffJitters(t *testing.T) {
 	seen := map[time.Duration]bool{}
 	for range 50 {

@@ -65,8 +65,10 @@ type APIError struct {
 	Body []byte
 	// Header is the response header.
 	Header http.Header
-	// Method and URL identify the request. The URL never carries a secret:
-	// the SDK sends the key only in the Authorization header.
+	// Method and URL identify the request (after any redirect it
+	// followed). The URL is shown without user information, and with the
+	// API key redacted should a redirect's target or an ID have put it
+	// there.
 	Method string
 	URL    string
 	// RequestID is the server's request identifier, when it sent one.
@@ -150,7 +152,7 @@ func newAPIError(resp *http.Response, body []byte, r redactor) *APIError {
 	}
 	if resp.Request != nil {
 		e.Method = resp.Request.Method
-		e.URL = redactURL(resp.Request.URL.String())
+		e.URL = r.redact(redactURL(resp.Request.URL.String()))
 	}
 	for _, h := range []string{"X-Request-Id", "X-Toolhouse-Request-Id", "Cf-Ray"} {
 		if v := e.Header.Get(h); v != "" {

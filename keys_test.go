@@ -376,3 +376,49 @@ func TestSecretFindsEveryWrittenFormOfTheKey(t *testing.T) {
 	assert.Equal(t, "th-a/b+c", none.redact("th-a/b+c"), "no key, nothing to redact")
 	assert.False(t, none.in([]byte("anything")))
 }
+
+// A URL an error shows holds the key when a hostile server redirected a
+// GET to a URL that repeats it (the redirect goes without the key, but the
+// server saw it on the first hop), or when a careless caller passed the
+// key as an ID. Neither the error, its fields nor a log line may show it.
+func TestTheKeyInARequestURLIsRedacted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	debug := func(buf *bytes.Buffer) Option {
+		return WithLogger(slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	}
+	check := func(t *testing.T, err error, logs string) {
+		t.Helper()
+		var apiErr *APIError
+		require.ErrorAs(t, err, &apiErr)
+		assertNoKey(t, "Error()", err.Error())
+		assertNoKey(t, "the APIError's own Error()", apiErr.Error())
+		assertNoKey(t, "URL", apiErr.URL)
+		assertNoKey(t, "the log", logs)
+		assert.Contains(t, apiErr.URL, redacted)
+	}
+
+	t.Run("a redirect target that echoes the key", func(t *testing.T) {
+		t.Parallel()
+		other := newRecorder(t, false, func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "gone", http.StatusNotFound) })
+		origin := newRecorder(t, false, func(w http.ResponseWriter, r *http.Request) {
+			echo := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+			http.Redirect(w, r, other.srv.URL+"/x?echo="+echo, http.StatusFound)
+		})
+		var logs bytes.Buffer
+		c := clientOf(t, origin.srv.URL, nil, debug(&logs))
+		_, err := c.AgentRuns.Get(ctx, "r1")
+		check(t, err, logs.String())
+		assert.Empty(t, other.requests()[0].Auth, "the key itself stayed at its origin")
+	})
+
+	t.Run("the key passed as an ID", func(t *testing.T) {
+		t.Parallel()
+		srv := newRecorder(t, false, func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "busy", http.StatusBadGateway) })
+		var logs bytes.Buffer
+		c := clientOf(t, srv.srv.URL, nil, debug(&logs), WithMaxRetries(1))
+		_, err := c.AgentRuns.Get(ctx, testKey)
+		check(t, err, logs.String())
+		assert.Contains(t, logs.String(), "toolhouse: retrying", "both log lines were written")
+	})
+}

@@ -168,12 +168,14 @@ func (s *AgentRunsService) Wait(ctx context.Context, id string, opts *PollOption
 			id, loop.MaxWait, context.DeadlineExceeded)
 	case errors.Is(err, poll.ErrMaxWait):
 		return run, fmt.Errorf("toolhouse: agent run %s still %s after %s (PollOptions.MaxWait): %w",
-			id, run.Status, loop.MaxWait, context.DeadlineExceeded)
+			id, cleanText(string(run.Status)), loop.MaxWait, context.DeadlineExceeded)
 	case err != nil:
 		return run, fmt.Errorf("toolhouse: waiting for agent run %s: %w", id, err)
 	}
 	if msg := run.RunError(); msg != "" {
-		return run, &RunFailedError{RunID: run.ID, Status: run.Status, Message: msg}
+		// The run's error text may quote what a tool was sent, the key
+		// included.
+		return run, &RunFailedError{RunID: run.ID, Status: run.Status, Message: s.client.redactor().scrubText(msg)}
 	}
 	return run, nil
 }
@@ -183,11 +185,14 @@ func (s *AgentRunsService) Wait(ctx context.Context, id string, opts *PollOption
 type RunFailedError struct {
 	RunID   string
 	Status  RunStatus
-	Message string // the run's own error text
+	Message string // the run's own error text, the API key redacted
 }
 
+// Error reports the run and its error text. The server's words are shown
+// as data, escaped as in APIError.Error.
 func (e *RunFailedError) Error() string {
-	return fmt.Sprintf("toolhouse: agent run %s failed (status %s): %s", e.RunID, e.Status, e.Message)
+	return fmt.Sprintf("toolhouse: agent run %s failed (status %s): %s",
+		cleanText(e.RunID), cleanText(string(e.Status)), cleanText(e.Message))
 }
 
 // Is makes errors.Is(err, ErrRunFailed) true.

@@ -361,17 +361,19 @@ func (e *ArgumentError) Error() string {
 	return "toolhouse: invalid argument " + e.Arg + ": " + e.Reason
 }
 
-// checkID validates an identifier that becomes one path segment.
+// checkID validates an identifier that becomes one path segment. The
+// reason never repeats the ID: a careless caller may have passed the key
+// or another secret in its place.
 func checkID(arg, id string) error {
 	switch {
 	case strings.TrimSpace(id) == "":
 		return &ArgumentError{Arg: arg, Reason: "must not be empty"}
 	case strings.ContainsAny(id, "/\\"):
-		return &ArgumentError{Arg: arg, Reason: fmt.Sprintf("%q must not contain a slash", id)}
+		return &ArgumentError{Arg: arg, Reason: "must not contain a slash"}
 	case id == "." || id == "..":
 		return &ArgumentError{Arg: arg, Reason: fmt.Sprintf("%q is a dot segment, which a URL path resolves away instead of sending it", id)}
 	case strings.Contains(id, ".."):
-		return &ArgumentError{Arg: arg, Reason: fmt.Sprintf("%q must not contain \"..\"", id)}
+		return &ArgumentError{Arg: arg, Reason: `must not contain ".."`}
 	case strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		return &ArgumentError{Arg: arg, Reason: "must not contain control characters"}
 	}

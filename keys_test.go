@@ -422,3 +422,31 @@ func TestTheKeyInARequestURLIsRedacted(t *testing.T) {
 		assert.Contains(t, logs.String(), "toolhouse: retrying", "both log lines were written")
 	})
 }
+
+// An ID the SDK refuses may be the key or a secret that a careless caller
+// passed in its place: the error names the argument and what is wrong,
+// never the value.
+func TestArgumentErrorsNeverRepeatTheValue(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	for _, bad := range []string{testKey + "/", "../" + testKey, testKey + "..x"} {
+		_, getErr := h.c.AgentRuns.Get(ctx, bad)
+		_, workerErr := h.c.Workers.Get(ctx, "agent-1", bad)
+		for name, err := range map[string]error{
+			"AgentRuns.Get": getErr,
+			"Workers.Get":   workerErr,
+			"Agents.Delete": h.c.Agents.Delete(ctx, bad),
+		} {
+			var argErr *ArgumentError
+			require.ErrorAs(t, err, &argErr, name)
+			assertNoKey(t, name, err.Error())
+		}
+	}
+	// Set's arguments swapped: the value, which holds a slash, in the key.
+	err := h.c.Secrets.Set(ctx, secretValue+"/1", "KEY_NAME")
+	var argErr *ArgumentError
+	require.ErrorAs(t, err, &argErr)
+	assert.NotContains(t, err.Error(), secretValue)
+	assert.Empty(t, h.requests())
+}

@@ -57,7 +57,8 @@ func (s *SecretsService) Delete(ctx context.Context, key string) error {
 
 // checkKey validates a secret's name, which Delete sends as one path
 // segment (escaped). "." and ".." would name another path, and a slash is
-// refused so that every key Set stores can be deleted.
+// refused so that every key Set stores can be deleted. The reason never
+// repeats the key: a caller who swapped Set's arguments passed the value.
 func checkKey(key string) error {
 	switch {
 	case strings.TrimSpace(key) == "":
@@ -65,7 +66,7 @@ func checkKey(key string) error {
 	case key == "." || key == "..":
 		return &ArgumentError{Arg: "key", Reason: fmt.Sprintf("%q is not a name", key)}
 	case strings.ContainsAny(key, "/\\"):
-		return &ArgumentError{Arg: "key", Reason: fmt.Sprintf("%q must not contain a slash", key)}
+		return &ArgumentError{Arg: "key", Reason: "must not contain a slash"}
 	case strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		return &ArgumentError{Arg: "key", Reason: "must not contain control characters"}
 	}

@@ -217,6 +217,8 @@ func TestConstructorErrors(t *testing.T) {
 		"negative retries":     {WithMaxRetries(-1)},
 		"nil http client":      {WithHTTPClient(nil)},
 		"two-line user agent":  {WithUserAgent("a\r\nX-Evil: 1")},
+		"NUL in user agent":    {WithUserAgent("app\x00")}, // else every request fails in the transport
+		"DEL in user agent":    {WithUserAgent("app\x7f")},
 		"negative poll":        {WithPollOptions(PollOptions{Interval: -time.Second})},
 		"bad retry backoff":    {WithRetryBackoff(time.Second, time.Millisecond)},
 		"non-positive line sz": {WithMaxLineSize(0)},

@@ -113,6 +113,12 @@ func TestMalformedBaseURLsDoNotRepeatThePassword(t *testing.T) {
 		"http://user:" + password + "@[::1",               // unparsable host
 		"https://user:" + password + "@/v1",               // no host
 		"https://user:" + password + "@api.test/?debug=1", // a query
+		"https://gateway.test/?token=" + password,         // a gateway's token
+		"https://gateway.test/?to=a@b.test&token=" + password,
+		"ftp://gateway.test/?token=" + password,
+		"https://gateway.test/#token=" + password,
+		"http://[::1/?token=" + password, // unparsable
+		"https://user:pa?" + password + "@api.toolhouse.test",
 	}
 	for _, u := range urls {
 		for name, opt := range map[string]Option{"WithBaseURL": WithBaseURL(u), "WithAgentsURL": WithAgentsURL(u)} {

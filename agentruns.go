@@ -162,22 +162,22 @@ func (s *AgentRunsService) Wait(ctx context.Context, id string, opts *PollOption
 		run = r
 		return r.Status.Done(), 0, nil
 	})
+	// The errors quote id, which a careless caller may have taken from the
+	// key; a run's error text may quote what a tool was sent, key included.
+	red := s.client.redactor()
 	switch {
 	case errors.Is(err, poll.ErrMaxWait) && run == nil:
-		return nil, fmt.Errorf("toolhouse: agent run %s: PollOptions.MaxWait (%s) ran out before any status of the run was read: %w",
+		err = fmt.Errorf("toolhouse: agent run %s: PollOptions.MaxWait (%s) ran out before any status of the run was read: %w",
 			id, loop.MaxWait, context.DeadlineExceeded)
 	case errors.Is(err, poll.ErrMaxWait):
-		return run, fmt.Errorf("toolhouse: agent run %s still %s after %s (PollOptions.MaxWait): %w",
+		err = fmt.Errorf("toolhouse: agent run %s still %s after %s (PollOptions.MaxWait): %w",
 			id, cleanText(string(run.Status)), loop.MaxWait, context.DeadlineExceeded)
 	case err != nil:
-		return run, fmt.Errorf("toolhouse: waiting for agent run %s: %w", id, err)
+		err = fmt.Errorf("toolhouse: waiting for agent run %s: %w", id, err)
+	case run.RunError() != "":
+		err = &RunFailedError{RunID: run.ID, Status: run.Status, Message: red.scrubText(run.RunError())}
 	}
-	if msg := run.RunError(); msg != "" {
-		// The run's error text may quote what a tool was sent, the key
-		// included.
-		return run, &RunFailedError{RunID: run.ID, Status: run.Status, Message: s.client.redactor().scrubText(msg)}
-	}
-	return run, nil
+	return run, red.scrub(err)
 }
 
 // RunFailedError is the error of AgentRuns.Wait for a run that failed. It

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"strings"
 )
 
 // AgentsService deploys and manages agents (v1/agents): the calls `th
@@ -182,7 +180,7 @@ func (s *AgentsService) agent(ctx context.Context, e endpoint) (*Agent, error) {
 		return nil, err
 	}
 	if out.v == nil || out.v.ID == "" {
-		return nil, fmt.Errorf("toolhouse: %s /%s: the response holds no agent", e.method, strings.Join(e.path, "/"))
+		return nil, s.client.noObject(e, "the response holds no agent")
 	}
 	return out.v, nil
 }

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
@@ -455,4 +456,25 @@ func TestArgumentErrorsNeverRepeatTheValue(t *testing.T) {
 	require.ErrorAs(t, err, &argErr)
 	assert.NotContains(t, err.Error(), secretValue)
 	assert.Empty(t, h.requests())
+}
+
+// The errors the SDK writes itself after an answer (no object in it, a
+// wait that ran out) quote the path or the ID too.
+func TestTheKeyPassedAsAnIDStaysOutOfTheSDKsOwnErrors(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	h.on("GET", "/v1/agent-runs/"+testKey, reply(http.StatusOK, `{}`))
+	h.on("GET", "/v1/agents/"+testKey, reply(http.StatusOK, `{}`))
+	h.on("GET", "/v1/agent-runs/run-"+testKey, reply(http.StatusOK, `{"data":{"id":"r1","status":"queued"}}`))
+
+	_, noData := h.c.AgentRuns.Get(ctx, testKey)
+	_, noAgent := h.c.Agents.Get(ctx, testKey)
+	_, ranOut := h.c.AgentRuns.Wait(ctx, "run-"+testKey, &PollOptions{MaxWait: time.Minute})
+	for name, err := range map[string]error{"no data": noData, "no agent": noAgent, "MaxWait": ranOut} {
+		require.Error(t, err, name)
+		assertNoKey(t, name, err.Error())
+	}
+	assert.Contains(t, noData.Error(), `GET /v1/agent-runs/[REDACTED]: the response has no "data" object`)
+	assert.ErrorIs(t, ranOut, context.DeadlineExceeded, "the scrubbed error still wraps the original")
 }

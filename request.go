@@ -321,9 +321,16 @@ func platformCall[T any](ctx context.Context, c *Client, e endpoint) (T, error) 
 func platformObject[T any](ctx context.Context, c *Client, e endpoint) (*T, error) {
 	v, err := platformCall[*T](ctx, c, e)
 	if err == nil && v == nil {
-		err = fmt.Errorf("toolhouse: %s /%s: the response has no \"data\" object", e.method, strings.Join(e.path, "/"))
+		err = c.noObject(e, `the response has no "data" object`)
 	}
 	return v, err
+}
+
+// noObject is the error of a call whose 2xx answer lacks what it must
+// hold (what says so). It names the path, scrubbed: a careless caller may
+// have passed the key as an ID.
+func (c *Client) noObject(e endpoint, what string) error {
+	return c.redactor().scrub(fmt.Errorf("toolhouse: %s /%s: %s", e.method, strings.Join(e.path, "/"), what))
 }
 
 // decodeJSON decodes a response body. A body that is not JSON (an HTML

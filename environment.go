@@ -125,21 +125,12 @@ func parseBaseURL(raw string) (sealedURL, error) {
 	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
 		return nil, fmt.Errorf("URL %q must not have a query or fragment", shownBaseURL(raw))
 	}
-	for _, version := range []string{"/v1/", "/v1"} {
-		if strings.HasSuffix(u.Path, version) {
-			u.Path = strings.TrimSuffix(u.Path, version)
-			if u.RawPath != "" {
-				u.RawPath = strings.TrimSuffix(u.RawPath, version)
-			}
-			break
-		}
-	}
-	if !strings.HasSuffix(u.Path, "/") {
-		u.Path += "/"
-		if u.RawPath != "" {
-			u.RawPath += "/"
-		}
-	}
+	// Work on the path as written: an escaped slash ("%2F") in a proxy's
+	// prefix is no path separator, so the decoded path can end in "/"
+	// where the written one does not.
+	path := strings.TrimSuffix(strings.TrimSuffix(u.EscapedPath(), "/"), "/v1") + "/"
+	u.RawPath = path
+	u.Path, _ = url.PathUnescape(path) // cannot fail: EscapedPath is valid
 	return seal(u), nil
 }
 

@@ -59,9 +59,12 @@ type APIError struct {
 	StatusCode int
 	// Message is the server's own explanation: FastAPI's "detail" (a string,
 	// or the "msg" of each validation entry), an "error" or "message"
-	// field, else a short snippet of the body.
+	// field, else a short snippet of the body. It is escaped as Error
+	// shows it, and secrets are redacted as in Body.
 	Message string
-	// Body holds at most 1 MiB of the raw response body.
+	// Body holds at most 1 MiB of the response body as received, except
+	// that every copy of the API key (or of a value the call carries, see
+	// Secrets.Set) is replaced by [REDACTED], as it is in Header.
 	Body []byte
 	// Header is the response header.
 	Header http.Header

@@ -1,6 +1,7 @@
 package toolhouse
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -82,6 +83,9 @@ type AgentRunCreateParams struct {
 // the URL, since the callback is not signed. Create is not retried after a
 // server error, since the run may have started.
 func (s *AgentRunsService) Create(ctx context.Context, p AgentRunCreateParams) (*AgentRun, error) {
+	if err := checkContext(ctx); err != nil {
+		return nil, err
+	}
 	if strings.TrimSpace(p.ChatID) == "" {
 		return nil, &ArgumentError{Arg: "p.ChatID", Reason: "must not be empty"}
 	}
@@ -94,7 +98,7 @@ func (s *AgentRunsService) Create(ctx context.Context, p AgentRunCreateParams) (
 // (GET v1/agent-runs/{id}). An unknown run is an error matching
 // ErrNotFound.
 func (s *AgentRunsService) Get(ctx context.Context, id string) (*AgentRun, error) {
-	if err := checkID("id", id); err != nil {
+	if err := cmp.Or(checkContext(ctx), checkID("id", id)); err != nil {
 		return nil, err
 	}
 	return platformObject[AgentRun](ctx, s.client, endpoint{
@@ -114,7 +118,7 @@ func (s *AgentRunsService) List(ctx context.Context) ([]*AgentRun, error) {
 // its context kept (PUT v1/agent-runs/{id}). A run that is not completed
 // gets a 406 *APIError ("You can only add messages to completed runs").
 func (s *AgentRunsService) Continue(ctx context.Context, id, message string) (*AgentRun, error) {
-	if err := checkID("id", id); err != nil {
+	if err := cmp.Or(checkContext(ctx), checkID("id", id)); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(message) == "" {
@@ -146,7 +150,7 @@ func (s *AgentRunsService) Continue(ctx context.Context, id, message string) (*A
 // A status this SDK does not know yet counts as still running, so bound
 // the wait with MaxWait or the context.
 func (s *AgentRunsService) Wait(ctx context.Context, id string, opts *PollOptions) (*AgentRun, error) {
-	if err := checkID("id", id); err != nil {
+	if err := cmp.Or(checkContext(ctx), checkID("id", id)); err != nil {
 		return nil, err
 	}
 	loop, err := s.client.loop(ctx, opts)

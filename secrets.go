@@ -1,6 +1,7 @@
 package toolhouse
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -29,7 +30,7 @@ func (s *SecretsService) List(ctx context.Context) (map[string]string, error) {
 // is retried like a GET. The value may be empty and may contain any
 // character, "=" included.
 func (s *SecretsService) Set(ctx context.Context, key, value string) error {
-	if err := checkKey(key); err != nil {
+	if err := cmp.Or(checkContext(ctx), checkKey(key)); err != nil {
 		return err
 	}
 	_, err := s.client.do(ctx, endpoint{
@@ -46,7 +47,7 @@ func (s *SecretsService) Set(ctx context.Context, key, value string) error {
 // Delete removes the secret named key (DELETE v1/kv/{key}). An unknown key
 // is an error matching ErrNotFound when the server answers 404.
 func (s *SecretsService) Delete(ctx context.Context, key string) error {
-	if err := checkKey(key); err != nil {
+	if err := cmp.Or(checkContext(ctx), checkKey(key)); err != nil {
 		return err
 	}
 	_, err := s.client.do(ctx, endpoint{

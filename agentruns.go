@@ -1,6 +1,7 @@
 package toolhouse
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -82,6 +83,9 @@ type AgentRunCreateParams struct {
 // the URL, since the callback is not signed. Create is not retried after a
 // server error, since the run may have started.
 func (s *AgentRunsService) Create(ctx context.Context, p AgentRunCreateParams) (*AgentRun, error) {
+	if err := checkContext(ctx); err != nil {
+		return nil, err
+	}
 	if strings.TrimSpace(p.ChatID) == "" {
 		return nil, &ArgumentError{Arg: "p.ChatID", Reason: "must not be empty"}
 	}
@@ -94,7 +98,7 @@ func (s *AgentRunsService) Create(ctx context.Context, p AgentRunCreateParams) (
 // (GET v1/agent-runs/{id}). An unknown run is an error matching
 // ErrNotFound.
 func (s *AgentRunsService) Get(ctx context.Context, id string) (*AgentRun, error) {
-	if err := checkID("id", id); err != nil {
+	if err := cmp.Or(checkContext(ctx), checkID("id", id)); err != nil {
 		return nil, err
 	}
 	return platformObject[AgentRun](ctx, s.client, endpoint{
@@ -114,7 +118,7 @@ func (s *AgentRunsService) List(ctx context.Context) ([]*AgentRun, error) {
 // its context kept (PUT v1/agent-runs/{id}). A run that is not completed
 // gets a 406 *APIError ("You can only add messages to completed runs").
 func (s *AgentRunsService) Continue(ctx context.Context, id, message string) (*AgentRun, error) {
-	if err := checkID("id", id); err != nil {
+	if err := cmp.Or(checkContext(ctx), checkID("id", id)); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(message) == "" {
@@ -146,7 +150,7 @@ func (s *AgentRunsService) Continue(ctx context.Context, id, message string) (*A
 // A status this SDK does not know yet counts as still running, so bound
 // the wait with MaxWait or the context.
 func (s *AgentRunsService) Wait(ctx context.Context, id string, opts *PollOptions) (*AgentRun, error) {
-	if err := checkID("id", id); err != nil {
+	if err := cmp.Or(checkContext(ctx), checkID("id", id)); err != nil {
 		return nil, err
 	}
 	loop, err := s.client.loop(ctx, opts)
@@ -162,20 +166,22 @@ func (s *AgentRunsService) Wait(ctx context.Context, id string, opts *PollOption
 		run = r
 		return r.Status.Done(), 0, nil
 	})
+	// The errors quote id, which a careless caller may have taken from the
+	// key; a run's error text may quote what a tool was sent, key included.
+	red := s.client.redactor()
 	switch {
 	case errors.Is(err, poll.ErrMaxWait) && run == nil:
-		return nil, fmt.Errorf("toolhouse: agent run %s: PollOptions.MaxWait (%s) ran out before any status of the run was read: %w",
+		err = fmt.Errorf("toolhouse: agent run %s: PollOptions.MaxWait (%s) ran out before any status of the run was read: %w",
 			id, loop.MaxWait, context.DeadlineExceeded)
 	case errors.Is(err, poll.ErrMaxWait):
-		return run, fmt.Errorf("toolhouse: agent run %s still %s after %s (PollOptions.MaxWait): %w",
-			id, run.Status, loop.MaxWait, context.DeadlineExceeded)
+		err = fmt.Errorf("toolhouse: agent run %s still %s after %s (PollOptions.MaxWait): %w",
+			id, cleanText(string(run.Status)), loop.MaxWait, context.DeadlineExceeded)
 	case err != nil:
-		return run, fmt.Errorf("toolhouse: waiting for agent run %s: %w", id, err)
+		err = fmt.Errorf("toolhouse: waiting for agent run %s: %w", id, err)
+	case run.RunError() != "":
+		err = &RunFailedError{RunID: run.ID, Status: run.Status, Message: red.scrubText(run.RunError())}
 	}
-	if msg := run.RunError(); msg != "" {
-		return run, &RunFailedError{RunID: run.ID, Status: run.Status, Message: msg}
-	}
-	return run, nil
+	return run, red.scrub(err)
 }
 
 // RunFailedError is the error of AgentRuns.Wait for a run that failed. It
@@ -183,11 +189,14 @@ func (s *AgentRunsService) Wait(ctx context.Context, id string, opts *PollOption
 type RunFailedError struct {
 	RunID   string
 	Status  RunStatus
-	Message string // the run's own error text
+	Message string // the run's own error text, the API key redacted
 }
 
+// Error reports the run and its error text. The server's words are shown
+// as data, escaped as in APIError.Error.
 func (e *RunFailedError) Error() string {
-	return fmt.Sprintf("toolhouse: agent run %s failed (status %s): %s", e.RunID, e.Status, e.Message)
+	return fmt.Sprintf("toolhouse: agent run %s failed (status %s): %s",
+		cleanText(e.RunID), cleanText(string(e.Status)), cleanText(e.Message))
 }
 
 // Is makes errors.Is(err, ErrRunFailed) true.

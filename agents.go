@@ -2,11 +2,10 @@ package toolhouse
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"strings"
 )
 
 // AgentsService deploys and manages agents (v1/agents): the calls `th
@@ -128,7 +127,7 @@ func (s *AgentsService) List(ctx context.Context) ([]*Agent, error) {
 // Get returns an agent (GET v1/agents/{id}). An unknown agent is an error
 // matching ErrNotFound.
 func (s *AgentsService) Get(ctx context.Context, id string) (*Agent, error) {
-	if err := checkID("id", id); err != nil {
+	if err := cmp.Or(checkContext(ctx), checkID("id", id)); err != nil {
 		return nil, err
 	}
 	return s.agent(ctx, endpoint{method: http.MethodGet, path: []string{"v1", "agents", id}, replay: idempotent})
@@ -139,6 +138,9 @@ func (s *AgentsService) Get(ctx context.Context, id string) (*Agent, error) {
 // has p.ID when there is one: deploying an agent file again updates it in
 // place. It is not retried after a server error.
 func (s *AgentsService) Create(ctx context.Context, p AgentCreateParams) (*Agent, error) {
+	if err := checkContext(ctx); err != nil {
+		return nil, err
+	}
 	if p.ID != "" {
 		if err := checkID("p.ID", p.ID); err != nil {
 			return nil, err
@@ -151,7 +153,7 @@ func (s *AgentsService) Create(ctx context.Context, p AgentCreateParams) (*Agent
 // returns the agent as changed. Setting fields is idempotent, so Update is
 // retried like a GET.
 func (s *AgentsService) Update(ctx context.Context, id string, p AgentUpdateParams) (*Agent, error) {
-	if err := checkID("id", id); err != nil {
+	if err := cmp.Or(checkContext(ctx), checkID("id", id)); err != nil {
 		return nil, err
 	}
 	fields := p.fields()
@@ -164,7 +166,7 @@ func (s *AgentsService) Update(ctx context.Context, id string, p AgentUpdatePara
 // Delete removes an agent (DELETE v1/agents/{id}); the Workers API no
 // longer runs it. An unknown agent is an error matching ErrNotFound.
 func (s *AgentsService) Delete(ctx context.Context, id string) error {
-	if err := checkID("id", id); err != nil {
+	if err := cmp.Or(checkContext(ctx), checkID("id", id)); err != nil {
 		return err
 	}
 	_, err := s.client.do(ctx, endpoint{
@@ -182,7 +184,7 @@ func (s *AgentsService) agent(ctx context.Context, e endpoint) (*Agent, error) {
 		return nil, err
 	}
 	if out.v == nil || out.v.ID == "" {
-		return nil, fmt.Errorf("toolhouse: %s /%s: the response holds no agent", e.method, strings.Join(e.path, "/"))
+		return nil, s.client.noObject(e, "the response holds no agent")
 	}
 	return out.v, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -133,18 +134,27 @@ func (b *onCloseBody) Close() error {
 // errTooLarge is readBounded's error for a body over its limit.
 var errTooLarge = errors.New("response body too large")
 
+// maxPresized is the largest declared length readBounded allocates for
+// before reading: the default limit. Past it (a limit the caller raised)
+// the body is read in chunks, so that a server that declares more than it
+// sends cannot make the client allocate what it declared.
+const maxPresized = defaultMaxResponseSize
+
 // readBounded reads resp's body, failing with errTooLarge as soon as it
 // passes limit bytes (counted after any decompression by the transport).
-// A body of known length is read with one allocation; one of unknown
-// length into chunks that double in size, so that a body past the limit
-// costs about the limit and never a copy.
+// A body of known length up to maxPresized is read with one allocation;
+// any other into chunks that double in size, so that a body past the
+// limit costs about the limit and never a copy.
 func readBounded(resp *http.Response, limit int64) ([]byte, error) {
 	if resp.ContentLength > limit {
 		return nil, errTooLarge
 	}
-	r := io.LimitReader(resp.Body, limit+1)
+	var r io.Reader = resp.Body
+	if limit < math.MaxInt64 { // one byte past the limit tells a body over it
+		r = io.LimitReader(resp.Body, limit+1)
+	}
 	size := 512
-	if resp.ContentLength >= 0 {
+	if resp.ContentLength >= 0 && resp.ContentLength <= maxPresized {
 		size = int(resp.ContentLength) + 1 // the byte more sees the end
 	}
 	var chunks [][]byte

@@ -75,7 +75,11 @@ func readCallback(w http.ResponseWriter, r *http.Request) (cb RunCallback, statu
 	if r.ContentLength > maxCallbackBody {
 		return cb, http.StatusRequestEntityTooLarge, tooLarge
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCallbackBody))
+	body := r.Body
+	if body == nil { // a request built by hand rather than by the server
+		body = http.NoBody
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, body, maxCallbackBody))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -271,4 +272,17 @@ func TestCallbackHandlerEndToEnd(t *testing.T) {
 	assert.Equal(t, RunFailed, calls[0].Status)
 	assert.True(t, calls[0].Failed())
 	assert.Equal(t, "You ran out of Toolhouse Execs.", calls[0].LastAgentMessage)
+}
+
+func TestCallbackHandlerWithoutABody(t *testing.T) {
+	t.Parallel()
+	// A request built by hand, as a receiver's own test may: the server
+	// always sets Body, a struct literal leaves it nil.
+	rec := &callbackRecorder{}
+	w := httptest.NewRecorder()
+	req := &http.Request{Method: http.MethodPost, URL: &url.URL{Path: "/cb"}, Header: http.Header{}}
+	req = req.WithContext(context.Background())
+	assert.NotPanics(t, func() { CallbackHandler(rec.fn).ServeHTTP(w, req) })
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	assert.Empty(t, rec.calls())
 }

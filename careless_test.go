@@ -78,6 +78,42 @@ func TestEveryMethodRefusesANilContext(t *testing.T) {
 	assert.Empty(t, h.requests(), "nothing was sent")
 }
 
+// A call whose other arguments are zero values too names the context
+// first, as the first argument: the fix a caller needs before any other.
+func TestANilContextIsNamedBeforeTheOtherArguments(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	c := h.c
+	var ctx context.Context // nil
+	calls := map[string]func() error{
+		"AgentRuns.Create":     func() error { _, err := c.AgentRuns.Create(ctx, AgentRunCreateParams{}); return err },
+		"AgentRuns.Get":        func() error { _, err := c.AgentRuns.Get(ctx, ""); return err },
+		"AgentRuns.Continue":   func() error { _, err := c.AgentRuns.Continue(ctx, "", ""); return err },
+		"AgentRuns.Wait":       func() error { _, err := c.AgentRuns.Wait(ctx, "", &PollOptions{Interval: -1}); return err },
+		"Schedules.TextToCron": func() error { _, err := c.Schedules.TextToCron(ctx, ""); return err },
+		"Schedules.Create":     func() error { _, err := c.Schedules.Create(ctx, ScheduleCreateParams{}); return err },
+		"Schedules.Get":        func() error { _, err := c.Schedules.Get(ctx, ""); return err },
+		"Schedules.Update":     func() error { _, err := c.Schedules.Update(ctx, "", ScheduleUpdateParams{}); return err },
+		"Schedules.Pause":      func() error { _, err := c.Schedules.Pause(ctx, ""); return err },
+		"Schedules.Delete":     func() error { return c.Schedules.Delete(ctx, "..") },
+		"Agents.Get":           func() error { _, err := c.Agents.Get(ctx, ""); return err },
+		"Agents.Create":        func() error { _, err := c.Agents.Create(ctx, AgentCreateParams{ID: "a/b"}); return err },
+		"Agents.Update":        func() error { _, err := c.Agents.Update(ctx, "", AgentUpdateParams{}); return err },
+		"Agents.Delete":        func() error { return c.Agents.Delete(ctx, "") },
+		"Secrets.Set":          func() error { return c.Secrets.Set(ctx, "", "") },
+		"Secrets.Delete":       func() error { return c.Secrets.Delete(ctx, ".") },
+	}
+	for name, call := range calls {
+		var err error
+		require.NotPanics(t, func() { err = call() }, name)
+		var argErr *ArgumentError
+		if assert.ErrorAs(t, err, &argErr, name) {
+			assert.Equal(t, "ctx", argErr.Arg, name)
+		}
+	}
+	assert.Empty(t, h.requests(), "nothing was sent")
+}
+
 func TestBadPollOptionsAreArgumentErrors(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)

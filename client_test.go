@@ -192,15 +192,23 @@ func TestBaseURLs(t *testing.T) {
 
 func TestRequestURLJoinsBaseAndPath(t *testing.T) {
 	t.Parallel()
-	for _, base := range []string{"https://proxy.test/prefix", "https://proxy.test/prefix/"} {
+	for base, want := range map[string]string{
+		"https://proxy.test/prefix":  "/prefix/v1/agent-runs/run%201",
+		"https://proxy.test/prefix/": "/prefix/v1/agent-runs/run%201",
+		// A prefix with an escaped slash keeps it, with or without /v1.
+		"https://proxy.test/a%2Fb":     "/a%2Fb/v1/agent-runs/run%201",
+		"https://proxy.test/a%2Fb/v1":  "/a%2Fb/v1/agent-runs/run%201",
+		"https://proxy.test/a%2F/v1/":  "/a%2F/v1/agent-runs/run%201",
+		"https://proxy.test/%2F/v1":    "/%2F/v1/agent-runs/run%201",
+		"https://proxy.test/sp%20ace/": "/sp%20ace/v1/agent-runs/run%201",
+	} {
 		t.Run(base, func(t *testing.T) {
 			h := newHarness(t, WithBaseURL(base))
-			h.on("GET", "https://proxy.test/prefix/v1/agent-runs/run%201",
-				reply(200, fixture(t, "agent_run_queued.json")))
+			h.mock.RegisterNoResponder(reply(200, fixture(t, "agent_run_queued.json")))
 			_, err := h.c.AgentRuns.Get(context.Background(), "run 1")
 			require.NoError(t, err)
 			require.Len(t, h.requests(), 1)
-			assert.Equal(t, "/prefix/v1/agent-runs/run%201", h.requests()[0].Path)
+			assert.Equal(t, want, h.requests()[0].Path)
 		})
 	}
 }
@@ -217,6 +225,8 @@ func TestConstructorErrors(t *testing.T) {
 		"negative retries":     {WithMaxRetries(-1)},
 		"nil http client":      {WithHTTPClient(nil)},
 		"two-line user agent":  {WithUserAgent("a\r\nX-Evil: 1")},
+		"NUL in user agent":    {WithUserAgent("app\x00")}, // else every request fails in the transport
+		"DEL in user agent":    {WithUserAgent("app\x7f")},
 		"negative poll":        {WithPollOptions(PollOptions{Interval: -time.Second})},
 		"bad retry backoff":    {WithRetryBackoff(time.Second, time.Millisecond)},
 		"non-positive line sz": {WithMaxLineSize(0)},

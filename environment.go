@@ -114,33 +114,47 @@ func parseBaseURL(raw string) (sealedURL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		// url's own message repeats the input, which may hold credentials.
-		return nil, fmt.Errorf("cannot parse URL %q", redactURL(raw))
+		return nil, fmt.Errorf("cannot parse URL %q", shownBaseURL(raw))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("URL %q must start with http:// or https://", redactURL(raw))
+		return nil, fmt.Errorf("URL %q must start with http:// or https://", shownBaseURL(raw))
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("URL %q has no host", redactURL(raw))
+		return nil, fmt.Errorf("URL %q has no host", shownBaseURL(raw))
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return nil, fmt.Errorf("URL %q must not have a query or fragment", redactURL(raw))
+		return nil, fmt.Errorf("URL %q must not have a query or fragment", shownBaseURL(raw))
 	}
-	for _, version := range []string{"/v1/", "/v1"} {
-		if strings.HasSuffix(u.Path, version) {
-			u.Path = strings.TrimSuffix(u.Path, version)
-			if u.RawPath != "" {
-				u.RawPath = strings.TrimSuffix(u.RawPath, version)
-			}
-			break
-		}
-	}
-	if !strings.HasSuffix(u.Path, "/") {
-		u.Path += "/"
-		if u.RawPath != "" {
-			u.RawPath += "/"
-		}
-	}
+	// Work on the path as written: an escaped slash ("%2F") in a proxy's
+	// prefix is no path separator, so the decoded path can end in "/"
+	// where the written one does not.
+	path := strings.TrimSuffix(strings.TrimSuffix(u.EscapedPath(), "/"), "/v1") + "/"
+	u.RawPath = path
+	u.Path, _ = url.PathUnescape(path) // cannot fail: EscapedPath is valid
 	return seal(u), nil
+}
+
+// shownBaseURL is a base URL as an error about it shows it: without user
+// information, and without the values of a query or fragment, where a
+// proxy's URL may carry a token.
+func shownBaseURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		shown := redactURL(raw)
+		if i := strings.IndexAny(shown, "?#"); i >= 0 {
+			shown = shown[:i+1] + "…"
+		}
+		return shown
+	}
+	var cut string
+	if u.RawQuery != "" || u.ForceQuery {
+		cut = "?…"
+	}
+	if u.Fragment != "" {
+		cut += "#…"
+	}
+	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "", false, "", ""
+	return redactURL(u.String()) + cut
 }
 
 // settle completes the configuration the options left open: the key and

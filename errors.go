@@ -59,14 +59,19 @@ type APIError struct {
 	StatusCode int
 	// Message is the server's own explanation: FastAPI's "detail" (a string,
 	// or the "msg" of each validation entry), an "error" or "message"
-	// field, else a short snippet of the body.
+	// field, else a short snippet of the body. It is escaped as Error
+	// shows it, and secrets are redacted as in Body.
 	Message string
-	// Body holds at most 1 MiB of the raw response body.
+	// Body holds at most 1 MiB of the response body as received, except
+	// that every copy of the API key (or of a value the call carries, see
+	// Secrets.Set) is replaced by [REDACTED], as it is in Header.
 	Body []byte
 	// Header is the response header.
 	Header http.Header
-	// Method and URL identify the request. The URL never carries a secret:
-	// the SDK sends the key only in the Authorization header.
+	// Method and URL identify the request (after any redirect it
+	// followed). The URL is shown without user information, and with the
+	// API key redacted should a redirect's target or an ID have put it
+	// there.
 	Method string
 	URL    string
 	// RequestID is the server's request identifier, when it sent one.
@@ -150,7 +155,7 @@ func newAPIError(resp *http.Response, body []byte, r redactor) *APIError {
 	}
 	if resp.Request != nil {
 		e.Method = resp.Request.Method
-		e.URL = redactURL(resp.Request.URL.String())
+		e.URL = r.redact(redactURL(resp.Request.URL.String()))
 	}
 	for _, h := range []string{"X-Request-Id", "X-Toolhouse-Request-Id", "Cf-Ray"} {
 		if v := e.Header.Get(h); v != "" {
@@ -359,17 +364,19 @@ func (e *ArgumentError) Error() string {
 	return "toolhouse: invalid argument " + e.Arg + ": " + e.Reason
 }
 
-// checkID validates an identifier that becomes one path segment.
+// checkID validates an identifier that becomes one path segment. The
+// reason never repeats the ID: a careless caller may have passed the key
+// or another secret in its place.
 func checkID(arg, id string) error {
 	switch {
 	case strings.TrimSpace(id) == "":
 		return &ArgumentError{Arg: arg, Reason: "must not be empty"}
 	case strings.ContainsAny(id, "/\\"):
-		return &ArgumentError{Arg: arg, Reason: fmt.Sprintf("%q must not contain a slash", id)}
+		return &ArgumentError{Arg: arg, Reason: "must not contain a slash"}
 	case id == "." || id == "..":
 		return &ArgumentError{Arg: arg, Reason: fmt.Sprintf("%q is a dot segment, which a URL path resolves away instead of sending it", id)}
 	case strings.Contains(id, ".."):
-		return &ArgumentError{Arg: arg, Reason: fmt.Sprintf("%q must not contain \"..\"", id)}
+		return &ArgumentError{Arg: arg, Reason: `must not contain ".."`}
 	case strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		return &ArgumentError{Arg: arg, Reason: "must not contain control characters"}
 	}

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
@@ -113,6 +114,12 @@ func TestMalformedBaseURLsDoNotRepeatThePassword(t *testing.T) {
 		"http://user:" + password + "@[::1",               // unparsable host
 		"https://user:" + password + "@/v1",               // no host
 		"https://user:" + password + "@api.test/?debug=1", // a query
+		"https://gateway.test/?token=" + password,         // a gateway's token
+		"https://gateway.test/?to=a@b.test&token=" + password,
+		"ftp://gateway.test/?token=" + password,
+		"https://gateway.test/#token=" + password,
+		"http://[::1/?token=" + password, // unparsable
+		"https://user:pa?" + password + "@api.toolhouse.test",
 	}
 	for _, u := range urls {
 		for name, opt := range map[string]Option{"WithBaseURL": WithBaseURL(u), "WithAgentsURL": WithAgentsURL(u)} {
@@ -375,4 +382,99 @@ func TestSecretFindsEveryWrittenFormOfTheKey(t *testing.T) {
 	var none redactor
 	assert.Equal(t, "th-a/b+c", none.redact("th-a/b+c"), "no key, nothing to redact")
 	assert.False(t, none.in([]byte("anything")))
+}
+
+// A URL an error shows holds the key when a hostile server redirected a
+// GET to a URL that repeats it (the redirect goes without the key, but the
+// server saw it on the first hop), or when a careless caller passed the
+// key as an ID. Neither the error, its fields nor a log line may show it.
+func TestTheKeyInARequestURLIsRedacted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	debug := func(buf *bytes.Buffer) Option {
+		return WithLogger(slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	}
+	check := func(t *testing.T, err error, logs string) {
+		t.Helper()
+		var apiErr *APIError
+		require.ErrorAs(t, err, &apiErr)
+		assertNoKey(t, "Error()", err.Error())
+		assertNoKey(t, "the APIError's own Error()", apiErr.Error())
+		assertNoKey(t, "URL", apiErr.URL)
+		assertNoKey(t, "the log", logs)
+		assert.Contains(t, apiErr.URL, redacted)
+	}
+
+	t.Run("a redirect target that echoes the key", func(t *testing.T) {
+		t.Parallel()
+		other := newRecorder(t, false, func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "gone", http.StatusNotFound) })
+		origin := newRecorder(t, false, func(w http.ResponseWriter, r *http.Request) {
+			echo := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+			http.Redirect(w, r, other.srv.URL+"/x?echo="+echo, http.StatusFound)
+		})
+		var logs bytes.Buffer
+		c := clientOf(t, origin.srv.URL, nil, debug(&logs))
+		_, err := c.AgentRuns.Get(ctx, "r1")
+		check(t, err, logs.String())
+		assert.Empty(t, other.requests()[0].Auth, "the key itself stayed at its origin")
+	})
+
+	t.Run("the key passed as an ID", func(t *testing.T) {
+		t.Parallel()
+		srv := newRecorder(t, false, func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "busy", http.StatusBadGateway) })
+		var logs bytes.Buffer
+		c := clientOf(t, srv.srv.URL, nil, debug(&logs), WithMaxRetries(1))
+		_, err := c.AgentRuns.Get(ctx, testKey)
+		check(t, err, logs.String())
+		assert.Contains(t, logs.String(), "toolhouse: retrying", "both log lines were written")
+	})
+}
+
+// An ID the SDK refuses may be the key or a secret that a careless caller
+// passed in its place: the error names the argument and what is wrong,
+// never the value.
+func TestArgumentErrorsNeverRepeatTheValue(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	for _, bad := range []string{testKey + "/", "../" + testKey, testKey + "..x"} {
+		_, getErr := h.c.AgentRuns.Get(ctx, bad)
+		_, workerErr := h.c.Workers.Get(ctx, "agent-1", bad)
+		for name, err := range map[string]error{
+			"AgentRuns.Get": getErr,
+			"Workers.Get":   workerErr,
+			"Agents.Delete": h.c.Agents.Delete(ctx, bad),
+		} {
+			var argErr *ArgumentError
+			require.ErrorAs(t, err, &argErr, name)
+			assertNoKey(t, name, err.Error())
+		}
+	}
+	// Set's arguments swapped: the value, which holds a slash, in the key.
+	err := h.c.Secrets.Set(ctx, secretValue+"/1", "KEY_NAME")
+	var argErr *ArgumentError
+	require.ErrorAs(t, err, &argErr)
+	assert.NotContains(t, err.Error(), secretValue)
+	assert.Empty(t, h.requests())
+}
+
+// The errors the SDK writes itself after an answer (no object in it, a
+// wait that ran out) quote the path or the ID too.
+func TestTheKeyPassedAsAnIDStaysOutOfTheSDKsOwnErrors(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	h.on("GET", "/v1/agent-runs/"+testKey, reply(http.StatusOK, `{}`))
+	h.on("GET", "/v1/agents/"+testKey, reply(http.StatusOK, `{}`))
+	h.on("GET", "/v1/agent-runs/run-"+testKey, reply(http.StatusOK, `{"data":{"id":"r1","status":"queued"}}`))
+
+	_, noData := h.c.AgentRuns.Get(ctx, testKey)
+	_, noAgent := h.c.Agents.Get(ctx, testKey)
+	_, ranOut := h.c.AgentRuns.Wait(ctx, "run-"+testKey, &PollOptions{MaxWait: time.Minute})
+	for name, err := range map[string]error{"no data": noData, "no agent": noAgent, "MaxWait": ranOut} {
+		require.Error(t, err, name)
+		assertNoKey(t, name, err.Error())
+	}
+	assert.Contains(t, noData.Error(), `GET /v1/agent-runs/[REDACTED]: the response has no "data" object`)
+	assert.ErrorIs(t, ranOut, context.DeadlineExceeded, "the scrubbed error still wraps the original")
 }

@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -289,4 +290,40 @@ func TestMemoryHugeBodiesAreBounded(t *testing.T) {
 		t.Logf("heap: %s: %d MiB allocated to refuse a %d MiB body", name, grew>>20, huge>>20)
 		assert.Less(t, grew, uint64(100<<20), "%s reads about the 64 MiB limit, not the gigabyte", name)
 	}
+}
+
+// A caller who lifts the limit (math.MaxInt64 reads as "no limit") still
+// gets the whole body, and a server that declares far more than it sends
+// cannot make the client allocate what it declared.
+func TestMaxResponseSizeRaisedByTheCaller(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	list := `{"data":[{"id":"r1","status":"completed"}]}`
+
+	t.Run("no limit", func(t *testing.T) {
+		t.Parallel()
+		for name, declare := range map[string]bool{"declared": true, "chunked": false} {
+			h := newLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				if !declare {
+					_ = http.NewResponseController(w).Flush()
+				}
+				_, _ = io.WriteString(w, list)
+			}), WithMaxResponseSize(math.MaxInt64))
+			runs, err := h.c.AgentRuns.List(ctx)
+			require.NoError(t, err, name)
+			require.Len(t, runs, 1, "%s: the body was read, not taken for empty", name)
+			assert.Equal(t, "r1", runs[0].ID)
+		}
+	})
+
+	t.Run("a declared length beyond any allocation", func(t *testing.T) {
+		t.Parallel()
+		h := newLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Length", fmt.Sprint(int64(1)<<50)) // a petabyte
+			_, _ = io.WriteString(w, list)
+		}), WithMaxResponseSize(math.MaxInt64), WithMaxRetries(0))
+		var err error
+		require.NotPanics(t, func() { _, err = h.c.AgentRuns.List(ctx) })
+		assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "the body ended long before its declared length")
+	})
 }

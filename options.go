@@ -64,11 +64,12 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
-// WithUserAgent appends ua to the SDK's own User-Agent.
+// WithUserAgent appends ua to the SDK's own User-Agent. It must be one
+// line without control characters, which no HTTP header may hold.
 func WithUserAgent(ua string) Option {
 	return func(c *config) error {
-		if strings.ContainsAny(ua, "\r\n") {
-			return errors.New("toolhouse: WithUserAgent: must be one line")
+		if strings.ContainsFunc(ua, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) {
+			return errors.New("toolhouse: WithUserAgent: must be one line without control characters")
 		}
 		c.userAgent = sdkUserAgent
 		if ua = strings.TrimSpace(ua); ua != "" {

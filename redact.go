@@ -130,11 +130,17 @@ type scrubbedError struct {
 func (e *scrubbedError) Error() string { return e.msg }
 func (e *scrubbedError) Unwrap() error { return e.err }
 
-// redactURL drops user information from a URL before it is shown. It also
-// copes with what url.Parse does not read as user information (a URL
-// missing its scheme or a slash, "http//user:pw@host"): whatever stands
-// before an "@" in the same path segment goes.
-func redactURL(raw string) string {
+// redactURL makes a URL fit to be shown: without user information, and
+// with what a terminal would act on escaped (cleanText), since a
+// redirect's target is the server's text and its query keeps bytes such
+// as a bidirectional override as they came.
+func redactURL(raw string) string { return cleanText(withoutUserinfo(raw)) }
+
+// withoutUserinfo drops user information from a URL. It also copes with
+// what url.Parse does not read as user information (a URL missing its
+// scheme or a slash, "http//user:pw@host"): whatever stands before an "@"
+// in the same path segment goes.
+func withoutUserinfo(raw string) string {
 	if u, err := url.Parse(raw); err == nil && u.User != nil {
 		u.User = url.User("REDACTED")
 		raw = u.String()

@@ -184,7 +184,7 @@ func (c *Client) sendRetrying(req *http.Request, r replay, x exchange, red redac
 		if c.logger != nil {
 			// The status was logged with the attempt; an API error's message
 			// comes from the body, which is never logged.
-			c.logger.DebugContext(ctx, "toolhouse: retrying", "method", req.Method, "path", req.URL.Path,
+			c.logger.DebugContext(ctx, "toolhouse: retrying", "method", req.Method, "path", red.redact(req.URL.Path),
 				"next_attempt", attempt+2, "delay", delay)
 		}
 		if serr := c.sleep(ctx, delay); serr != nil {
@@ -250,7 +250,8 @@ func (c *Client) logAttempt(req *http.Request, resp *http.Response, attempt int,
 	if c.logger == nil || !c.logger.Enabled(req.Context(), slog.LevelDebug) {
 		return
 	}
-	attrs := []any{"method", req.Method, "path", req.URL.Path, "attempt", attempt + 1,
+	// A careless caller may have passed the key as an ID.
+	attrs := []any{"method", req.Method, "path", red.redact(req.URL.Path), "attempt", attempt + 1,
 		"duration", c.now().Sub(start)}
 	if resp != nil {
 		attrs = append(attrs, "status", resp.StatusCode)
@@ -320,9 +321,16 @@ func platformCall[T any](ctx context.Context, c *Client, e endpoint) (T, error) 
 func platformObject[T any](ctx context.Context, c *Client, e endpoint) (*T, error) {
 	v, err := platformCall[*T](ctx, c, e)
 	if err == nil && v == nil {
-		err = fmt.Errorf("toolhouse: %s /%s: the response has no \"data\" object", e.method, strings.Join(e.path, "/"))
+		err = c.noObject(e, `the response has no "data" object`)
 	}
 	return v, err
+}
+
+// noObject is the error of a call whose 2xx answer lacks what it must
+// hold (what says so). It names the path, scrubbed: a careless caller may
+// have passed the key as an ID.
+func (c *Client) noObject(e endpoint, what string) error {
+	return c.redactor().scrub(fmt.Errorf("toolhouse: %s /%s: %s", e.method, strings.Join(e.path, "/"), what))
 }
 
 // decodeJSON decodes a response body. A body that is not JSON (an HTML

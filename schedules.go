@@ -1,6 +1,7 @@
 package toolhouse
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -109,6 +110,9 @@ func fullUpdate(cur *Schedule, p ScheduleUpdateParams) map[string]any {
 // cron expression ("0 17 * * 0") (GET v1/schedules/text-to-cron). Text the
 // server cannot read is a 400 *APIError ("Invalid cron text input").
 func (s *SchedulesService) TextToCron(ctx context.Context, text string) (string, error) {
+	if err := checkContext(ctx); err != nil {
+		return "", err
+	}
 	if strings.TrimSpace(text) == "" {
 		return "", &ArgumentError{Arg: "text", Reason: "must not be empty"}
 	}
@@ -127,6 +131,9 @@ func (s *SchedulesService) TextToCron(ctx context.Context, text string) (string,
 // Create creates a schedule (POST v1/schedules). It is not retried after a
 // server error, since the schedule may exist already.
 func (s *SchedulesService) Create(ctx context.Context, p ScheduleCreateParams) (*Schedule, error) {
+	if err := checkContext(ctx); err != nil {
+		return nil, err
+	}
 	if strings.TrimSpace(p.ChatID) == "" {
 		return nil, &ArgumentError{Arg: "p.ChatID", Reason: "must not be empty"}
 	}
@@ -141,7 +148,7 @@ func (s *SchedulesService) Create(ctx context.Context, p ScheduleCreateParams) (
 // Get returns a schedule (GET v1/schedules/{id}). An unknown schedule is an
 // error matching ErrNotFound.
 func (s *SchedulesService) Get(ctx context.Context, id string) (*Schedule, error) {
-	if err := checkID("id", id); err != nil {
+	if err := cmp.Or(checkContext(ctx), checkID("id", id)); err != nil {
 		return nil, err
 	}
 	return platformObject[Schedule](ctx, s.client, endpoint{
@@ -166,7 +173,7 @@ func (s *SchedulesService) List(ctx context.Context) ([]*Schedule, error) {
 // the schedule and sends the whole object once, with p's changes applied,
 // so that both server behaviours work.
 func (s *SchedulesService) Update(ctx context.Context, id string, p ScheduleUpdateParams) (*Schedule, error) {
-	if err := checkID("id", id); err != nil {
+	if err := cmp.Or(checkContext(ctx), checkID("id", id)); err != nil {
 		return nil, err
 	}
 	if p.Cadence != nil && strings.TrimSpace(*p.Cadence) == "" {
@@ -211,7 +218,7 @@ func (s *SchedulesService) Resume(ctx context.Context, id string) (*Schedule, er
 // finish. The server answers an unknown schedule with 400 "Schedule not
 // found"; the error matches ErrNotFound.
 func (s *SchedulesService) Delete(ctx context.Context, id string) error {
-	if err := checkID("id", id); err != nil {
+	if err := cmp.Or(checkContext(ctx), checkID("id", id)); err != nil {
 		return err
 	}
 	_, err := s.client.do(ctx, endpoint{

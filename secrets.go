@@ -1,6 +1,7 @@
 package toolhouse
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -29,7 +30,7 @@ func (s *SecretsService) List(ctx context.Context) (map[string]string, error) {
 // is retried like a GET. The value may be empty and may contain any
 // character, "=" included.
 func (s *SecretsService) Set(ctx context.Context, key, value string) error {
-	if err := checkKey(key); err != nil {
+	if err := cmp.Or(checkContext(ctx), checkKey(key)); err != nil {
 		return err
 	}
 	_, err := s.client.do(ctx, endpoint{
@@ -46,7 +47,7 @@ func (s *SecretsService) Set(ctx context.Context, key, value string) error {
 // Delete removes the secret named key (DELETE v1/kv/{key}). An unknown key
 // is an error matching ErrNotFound when the server answers 404.
 func (s *SecretsService) Delete(ctx context.Context, key string) error {
-	if err := checkKey(key); err != nil {
+	if err := cmp.Or(checkContext(ctx), checkKey(key)); err != nil {
 		return err
 	}
 	_, err := s.client.do(ctx, endpoint{
@@ -57,7 +58,8 @@ func (s *SecretsService) Delete(ctx context.Context, key string) error {
 
 // checkKey validates a secret's name, which Delete sends as one path
 // segment (escaped). "." and ".." would name another path, and a slash is
-// refused so that every key Set stores can be deleted.
+// refused so that every key Set stores can be deleted. The reason never
+// repeats the key: a caller who swapped Set's arguments passed the value.
 func checkKey(key string) error {
 	switch {
 	case strings.TrimSpace(key) == "":
@@ -65,7 +67,7 @@ func checkKey(key string) error {
 	case key == "." || key == "..":
 		return &ArgumentError{Arg: "key", Reason: fmt.Sprintf("%q is not a name", key)}
 	case strings.ContainsAny(key, "/\\"):
-		return &ArgumentError{Arg: "key", Reason: fmt.Sprintf("%q must not contain a slash", key)}
+		return &ArgumentError{Arg: "key", Reason: "must not contain a slash"}
 	case strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		return &ArgumentError{Arg: "key", Reason: "must not contain control characters"}
 	}

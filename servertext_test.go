@@ -99,3 +99,47 @@ func TestAProxyPageReadsOnce(t *testing.T) {
 	e := &APIError{StatusCode: http.StatusNotFound, Message: "Not Foundry-specific: no such run"}
 	assert.Equal(t, "toolhouse: 404 Not Found: Not Foundry-specific: no such run", e.Error())
 }
+
+// A redirect's target is server text too: the query of a URL keeps bytes
+// such as a bidirectional override as the Location header had them.
+func TestARedirectTargetIsShownAsData(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	other := newRecorder(t, false, func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "gone", http.StatusNotFound) })
+	origin := newRecorder(t, false, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Location", other.srv.URL+"/x?file=\u202egpj.exe")
+		w.WriteHeader(http.StatusFound)
+	})
+	c := clientOf(t, origin.srv.URL, nil)
+
+	_, followed := c.AgentRuns.Get(ctx, "r1") // a GET follows it, to a 404
+	var apiErr *APIError
+	require.ErrorAs(t, followed, &apiErr)
+	assert.Equal(t, other.srv.URL+`/x?file=\u202egpj.exe`, apiErr.URL)
+
+	_, refused := c.AgentRuns.Create(ctx, AgentRunCreateParams{ChatID: "c1"}) // a POST does not
+	require.Error(t, refused)
+	assert.Contains(t, refused.Error(), `/x?file=\u202egpj.exe`)
+
+	for _, text := range []string{followed.Error(), apiErr.Error(), refused.Error()} {
+		for _, hazard := range terminalHazards {
+			assert.NotContains(t, text, hazard)
+		}
+	}
+}
+
+// A failed run's error text is the server's too, and may quote what a
+// tool was sent, the key included.
+func TestARunsErrorTextIsShownAsData(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.on("GET", "/v1/agent-runs/r1", reply(http.StatusOK,
+		`{"data":{"id":"r1\u202e","status":"failed","error":"tool failed\r\nlevel=INFO msg=ok \u001b[2J with Bearer `+testKey+`"}}`))
+	_, err := h.c.AgentRuns.Wait(context.Background(), "r1", nil)
+	var failed *RunFailedError
+	require.ErrorAs(t, err, &failed)
+	assert.Equal(t, "tool failed\r\nlevel=INFO msg=ok \x1b[2J with Bearer "+redacted, failed.Message,
+		"Message keeps the server's text, less the key")
+	assert.Equal(t, `toolhouse: agent run r1\u202e failed (status failed): tool failed\r\nlevel=INFO msg=ok \x1b[2J with Bearer [REDACTED]`,
+		err.Error())
+}

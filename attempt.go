@@ -65,7 +65,7 @@ func (c *Client) attempt(req *http.Request, x exchange, red redactor) (*http.Res
 type attemptBound struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	timer  *time.Timer // nil without a timeout
+	stop   func() bool // disarms the timeout; nil without one
 }
 
 func (c *Client) bound(parent context.Context, x exchange) attemptBound {
@@ -73,14 +73,14 @@ func (c *Client) bound(parent context.Context, x exchange) attemptBound {
 	b := attemptBound{ctx: ctx, cancel: cancel}
 	if d := c.requestTimeout; d > 0 {
 		stream := x == headersOnly
-		b.timer = time.AfterFunc(d, func() { cancel(&timeoutError{d: d, stream: stream}) })
+		b.stop = c.afterFunc(d, func() { cancel(&timeoutError{d: d, stream: stream}) })
 	}
 	return b
 }
 
 // disarm stops the timeout; it reports false when the timeout has already
 // cut the attempt.
-func (b attemptBound) disarm() bool { return b.timer == nil || b.timer.Stop() }
+func (b attemptBound) disarm() bool { return b.stop == nil || b.stop() }
 
 // release ends the attempt's context, once its response is done with.
 func (b attemptBound) release() {

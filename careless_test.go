@@ -102,6 +102,16 @@ func TestANilContextIsNamedBeforeTheOtherArguments(t *testing.T) {
 		"Agents.Delete":        func() error { return c.Agents.Delete(ctx, "") },
 		"Secrets.Set":          func() error { return c.Secrets.Set(ctx, "", "") },
 		"Secrets.Delete":       func() error { return c.Secrets.Delete(ctx, ".") },
+		"Workers.Run":          func() error { _, err := c.Workers.Run(ctx, "", WorkerRunParams{}); return err },
+		"Workers.Continue":     func() error { _, err := c.Workers.Continue(ctx, "", "", ""); return err },
+		"Workers.Stream":       func() error { _, err := c.Workers.Stream(ctx, "a/b", WorkerRunParams{}); return err },
+		"Workers.ContinueStream": func() error {
+			_, err := c.Workers.ContinueStream(ctx, "", "..", "")
+			return err
+		},
+		"Workers.Get":        func() error { _, err := c.Workers.Get(ctx, "", ""); return err },
+		"Workers.WaitForJob": func() error { _, err := c.Workers.WaitForJob(ctx, "", "", nil); return err },
+		"Conversation.Send":  func() error { _, err := c.Workers.ResumeConversation("", "").Send(ctx, ""); return err },
 	}
 	for name, call := range calls {
 		var err error

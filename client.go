@@ -77,9 +77,12 @@ type config struct {
 	maxLineSize         int
 	noEnv               bool // WithoutEnvironment: NewClient reads no TOOLHOUSE_* or ~/.toolhouse
 
-	// sleep and now are the client's clock; tests make them instant.
-	sleep func(context.Context, time.Duration) error
-	now   func() time.Time
+	// sleep, now and afterFunc are the client's clock; tests make them
+	// instant. afterFunc arms the request timeout: f runs after d unless
+	// stop, called first, reports true.
+	sleep     func(context.Context, time.Duration) error
+	now       func() time.Time
+	afterFunc func(d time.Duration, f func()) (stop func() bool)
 }
 
 // service is what every API area holds: a way back to its client.
@@ -105,6 +108,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		maxLineSize:     DefaultMaxLineSize,
 		sleep:           retry.Sleep,
 		now:             time.Now,
+		afterFunc:       func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop },
 	}}
 	for _, opt := range opts {
 		if opt == nil {

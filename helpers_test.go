@@ -40,11 +40,65 @@ const (
 const hangGuard = 10 * time.Second
 
 // fakeClock is a client's clock in tests: a sleep returns at once, moves
-// the fake time forward and is recorded.
+// the fake time forward and is recorded. Its timers (the request timeout)
+// fire when the test says so (fireTimers), or, with fireAfter set, after
+// that much real time whatever their duration.
 type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
+	mu        sync.Mutex
+	now       time.Time
+	sleeps    []time.Duration
+	timers    []*fakeTimer
+	fireAfter time.Duration
+}
+
+// fakeTimer is one timer of a fakeClock: it runs f once, unless stopped
+// first.
+type fakeTimer struct {
+	mu            sync.Mutex
+	f             func()
+	fired, stopped bool
+}
+
+func (tm *fakeTimer) fire() {
+	tm.mu.Lock()
+	run := !tm.fired && !tm.stopped
+	tm.fired = true
+	tm.mu.Unlock()
+	if run {
+		tm.f()
+	}
+}
+
+func (tm *fakeTimer) stop() bool {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	was := !tm.fired && !tm.stopped
+	tm.stopped = true
+	return was
+}
+
+// afterFunc is the client's afterFunc on the fake clock.
+func (k *fakeClock) afterFunc(_ time.Duration, f func()) func() bool {
+	tm := &fakeTimer{f: f}
+	k.mu.Lock()
+	k.timers = append(k.timers, tm)
+	after := k.fireAfter
+	k.mu.Unlock()
+	if after > 0 {
+		time.AfterFunc(after, tm.fire)
+	}
+	return tm.stop
+}
+
+// fireTimers makes every timer armed so far run out, as if its time had
+// passed, except those already stopped.
+func (k *fakeClock) fireTimers() {
+	k.mu.Lock()
+	timers := append([]*fakeTimer(nil), k.timers...)
+	k.mu.Unlock()
+	for _, tm := range timers {
+		tm.fire()
+	}
 }
 
 func (k *fakeClock) sleep(ctx context.Context, d time.Duration) error {
@@ -140,7 +194,7 @@ func (h *harness) client(t testing.TB, opts ...Option) *Client {
 		WithHTTPClient(&http.Client{Transport: recordingTransport{h: h, next: h.next}}))
 	c, err := NewClient(all...)
 	require.NoError(t, err)
-	c.sleep, c.now = h.clock.sleep, h.clock.Now
+	c.sleep, c.now, c.afterFunc = h.clock.sleep, h.clock.Now, h.clock.afterFunc
 	return c
 }
 

@@ -471,7 +471,10 @@ func TestTheKeyPassedAsAnIDStaysOutOfTheSDKsOwnErrors(t *testing.T) {
 	_, noData := h.c.AgentRuns.Get(ctx, testKey)
 	_, noAgent := h.c.Agents.Get(ctx, testKey)
 	_, ranOut := h.c.AgentRuns.Wait(ctx, "run-"+testKey, &PollOptions{MaxWait: time.Minute})
-	for name, err := range map[string]error{"no data": noData, "no agent": noAgent, "MaxWait": ranOut} {
+	h.on("GET", testAgents+"/agent-1/run-"+testKey, reply(http.StatusOK, `[]`, "X-Toolhouse-Job-Id", "job-1"))
+	_, jobRanOut := h.c.Workers.WaitForJob(ctx, "agent-1", "run-"+testKey, &PollOptions{MaxWait: time.Minute})
+	for name, err := range map[string]error{"no data": noData, "no agent": noAgent, "MaxWait": ranOut,
+		"job MaxWait": jobRanOut} {
 		require.Error(t, err, name)
 		assertNoKey(t, name, err.Error())
 	}

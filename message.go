@@ -24,7 +24,7 @@ func (t *Timestamp) UnmarshalJSON(b []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("toolhouse: timestamp %s is not a string", truncate(string(b), 40))
+		return fmt.Errorf("toolhouse: timestamp %s is not a string", cleanText(truncate(string(b), 40)))
 	}
 	parsed, err := parseTimestamp(s)
 	if err != nil {
@@ -159,7 +159,7 @@ func (m *Message) UnmarshalJSON(b []byte) error {
 		m.Content = []Part{w.part()}
 		return nil
 	}
-	return fmt.Errorf("toolhouse: message content is neither a string nor a list of parts: %s", truncate(string(content), 40))
+	return fmt.Errorf("toolhouse: message content is neither a string nor a list of parts: %s", cleanText(truncate(string(content), 40)))
 }
 
 // MarshalJSON writes the message back as received, or in the wire shape

@@ -193,3 +193,13 @@ func TestMessageTextEmpty(t *testing.T) {
 	assert.Empty(t, Message{}.Text())
 	assert.Empty(t, Message{Error: "x"}.Text())
 }
+
+func TestTimestampErrorShowsServerTextEscaped(t *testing.T) {
+	t.Parallel()
+	var ts Timestamp
+	err := ts.UnmarshalJSON([]byte("{\"at\":\"\u202e\x1b[2J\"}"))
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "\u202e", "a bidi override would reorder the log line")
+	assert.NotContains(t, err.Error(), "\x1b")
+	assert.Contains(t, err.Error(), `\u202e\x1b[2J`)
+}

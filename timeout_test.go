@@ -2,12 +2,12 @@ package toolhouse
 
 // Nothing waits forever: WithRequestTimeout bounds each attempt of a JSON
 // call and the wait for a stream's headers, even when the caller's
-// context never ends. The bounds here are a few milliseconds; retry
-// backoffs run on the fixture's fake clock.
+// context never ends. The timeout's timer and the retry backoffs run on
+// the fixture's fake clock: a timer runs out when the test says, or a
+// millisecond after it is armed.
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -106,6 +106,7 @@ func TestRequestTimeoutEndsAStalledCall(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			h := newLoopback(t, tt.handler, WithRequestTimeout(d))
+			h.clock.fireAfter = time.Millisecond // each attempt's timeout runs out at once
 			err := returnsWithin(t, func() error { return tt.call(h.c) })
 			if tt.name == "Workers.Get, error body stalls" {
 				// The status came in time; what the cut body held is kept.
@@ -125,12 +126,17 @@ func TestRequestTimeoutEndsAStalledCall(t *testing.T) {
 func TestRequestTimeoutNeverCutsAStreamBody(t *testing.T) {
 	t.Parallel()
 	const d = 30 * time.Millisecond
-	h := newLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	more := make(chan struct{})
+	h := newLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		faultNDJSONHeader(w)
 		_, _ = io.WriteString(w, `{"type":"text-delta","textDelta":"first"}`+"\n")
 		_ = http.NewResponseController(w).Flush()
 		// The worker thinks for longer than the request timeout.
-		time.Sleep(4 * d)
+		select {
+		case <-more:
+		case <-r.Context().Done():
+			return
+		}
 		_, _ = io.WriteString(w, `{"type":"text-delta","textDelta":"second"}`+"\n")
 	}), WithRequestTimeout(d))
 
@@ -143,14 +149,39 @@ func TestRequestTimeoutNeverCutsAStreamBody(t *testing.T) {
 		},
 	} {
 		s, err := open()
-		if errors.Is(err, context.DeadlineExceeded) {
-			t.Skip("the machine is so loaded that the headers took longer than the timeout")
-		}
 		require.NoError(t, err)
-		assert.Equal(t, []string{"first", "second"}, faultDrain(t, s))
-		assert.NoError(t, s.Err(), "the body ran past the request timeout, uncut")
+		require.True(t, faultNext(t, s))
+		assert.Equal(t, "first", s.Current().Text)
+		h.clock.fireTimers() // the timeout's time passes while the body streams
+		more <- struct{}{}
+		require.True(t, faultNext(t, s), "the body ran past the request timeout, uncut: %v", s.Err())
+		assert.Equal(t, "second", s.Current().Text)
+		assert.False(t, faultNext(t, s))
+		assert.NoError(t, s.Err())
 		require.NoError(t, s.Close())
 	}
+}
+
+// TestRequestTimeoutCutsAStreamWaitingForHeaders is the other side: the
+// same timeout, run out before the headers came, ends the call.
+func TestRequestTimeoutCutsAStreamWaitingForHeaders(t *testing.T) {
+	t.Parallel()
+	const d = 30 * time.Millisecond
+	arrived := make(chan struct{})
+	h := newLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		<-r.Context().Done()
+	}), WithRequestTimeout(d))
+	go func() {
+		<-arrived
+		h.clock.fireTimers()
+	}()
+	err := returnsWithin(t, func() error {
+		_, err := h.c.Workers.Stream(context.Background(), "agent-1", WorkerRunParams{})
+		return err
+	})
+	assertTimedOut(t, err, d)
+	assert.Contains(t, err.Error(), "no response headers within")
 }
 
 func TestRequestTimeoutOption(t *testing.T) {

@@ -1,6 +1,7 @@
 package toolhouse
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -88,7 +89,7 @@ type WorkerRun struct {
 // ends. WithRequestTimeout bounds the wait for the answer's headers only,
 // never how long the answer runs.
 func (s *WorkersService) Run(ctx context.Context, agentID string, p WorkerRunParams) (*TextStream, error) {
-	if err := checkID("agentID", agentID); err != nil {
+	if err := cmp.Or(checkContext(ctx), checkID("agentID", agentID)); err != nil {
 		return nil, err
 	}
 	resp, err := s.open(ctx, false, agentID, "", runQuery{p.Bundle}, p.body())
@@ -104,7 +105,7 @@ func (s *WorkersService) Run(ctx context.Context, agentID string, p WorkerRunPar
 // ErrJobInProgress (409); Conversation waits that out by itself. Always
 // Close the stream, as for Run.
 func (s *WorkersService) Continue(ctx context.Context, agentID, runID, message string) (*TextStream, error) {
-	if err := checkRun(agentID, runID); err != nil {
+	if err := checkRun(ctx, agentID, runID); err != nil {
 		return nil, err
 	}
 	resp, err := s.open(ctx, false, agentID, runID, nil, messageBody{message})
@@ -124,7 +125,7 @@ func (s *WorkersService) Continue(ctx context.Context, agentID, runID, message s
 // ctx ends. WithRequestTimeout bounds the wait for the answer's headers
 // only, never how long the answer runs.
 func (s *WorkersService) Stream(ctx context.Context, agentID string, p WorkerRunParams) (*EventStream, error) {
-	if err := checkID("agentID", agentID); err != nil {
+	if err := cmp.Or(checkContext(ctx), checkID("agentID", agentID)); err != nil {
 		return nil, err
 	}
 	resp, err := s.open(ctx, true, agentID, "", runQuery{p.Bundle}, p.body())
@@ -139,7 +140,7 @@ func (s *WorkersService) Stream(ctx context.Context, agentID string, p WorkerRun
 // a background job; a 409 (ErrJobInProgress) says the job still runs.
 // Always Close the stream, as for Stream.
 func (s *WorkersService) ContinueStream(ctx context.Context, agentID, runID, message string) (*EventStream, error) {
-	if err := checkRun(agentID, runID); err != nil {
+	if err := checkRun(ctx, agentID, runID); err != nil {
 		return nil, err
 	}
 	resp, err := s.open(ctx, true, agentID, runID, nil, messageBody{message})
@@ -182,7 +183,7 @@ func (s *WorkersService) open(ctx context.Context, ndjson bool, agentID, runID s
 // Get returns a run's history (GET {agent}/{run}) and the background job
 // running on it, if any.
 func (s *WorkersService) Get(ctx context.Context, agentID, runID string) (*WorkerRun, error) {
-	if err := checkRun(agentID, runID); err != nil {
+	if err := checkRun(ctx, agentID, runID); err != nil {
 		return nil, err
 	}
 	run, _, err := s.get(ctx, agentID, runID)
@@ -219,7 +220,7 @@ func (s *WorkersService) WaitForJob(ctx context.Context, agentID, runID string, 
 // waitForJob is WaitForJob that also says how often it looked at the run:
 // once means the job was over at the first look, without a wait.
 func (s *WorkersService) waitForJob(ctx context.Context, agentID, runID string, opts *PollOptions) (run *WorkerRun, looks int, err error) {
-	if err := checkRun(agentID, runID); err != nil {
+	if err := checkRun(ctx, agentID, runID); err != nil {
 		return nil, 0, err
 	}
 	loop, err := s.client.loop(ctx, opts)
@@ -241,22 +242,22 @@ func (s *WorkersService) waitForJob(ctx context.Context, agentID, runID string, 
 	})
 	job := "the background job"
 	if run != nil {
-		job = "background job " + run.JobID
+		job = "background job " + cleanText(run.JobID) // the server's header
 	}
 	switch {
 	case errors.Is(err, poll.ErrMaxWait):
-		return run, looks, fmt.Errorf("toolhouse: timed out after %s (PollOptions.MaxWait) waiting for %s of worker %s run %s: %w",
+		err = fmt.Errorf("toolhouse: timed out after %s (PollOptions.MaxWait) waiting for %s of worker %s run %s: %w",
 			loop.MaxWait, job, agentID, runID, context.DeadlineExceeded)
 	case err != nil:
-		return run, looks, fmt.Errorf("toolhouse: waiting for %s of worker %s run %s: %w", job, agentID, runID, err)
+		err = fmt.Errorf("toolhouse: waiting for %s of worker %s run %s: %w", job, agentID, runID, err)
 	}
-	return run, looks, nil
+	// The errors quote the IDs, which a careless caller may have taken
+	// from the key.
+	return run, looks, s.client.redactor().scrub(err)
 }
 
-// checkRun validates the IDs of a call on an existing run.
-func checkRun(agentID, runID string) error {
-	if err := checkID("agentID", agentID); err != nil {
-		return err
-	}
-	return checkID("runID", runID)
+// checkRun validates the arguments of a call on an existing run, the
+// context first.
+func checkRun(ctx context.Context, agentID, runID string) error {
+	return cmp.Or(checkContext(ctx), checkID("agentID", agentID), checkID("runID", runID))
 }

@@ -54,8 +54,8 @@ type fakeClock struct {
 // fakeTimer is one timer of a fakeClock: it runs f once, unless stopped
 // first.
 type fakeTimer struct {
-	mu            sync.Mutex
-	f             func()
+	mu             sync.Mutex
+	f              func()
 	fired, stopped bool
 }
 

@@ -208,6 +208,7 @@ func Start(opts ...Option) (*Server, error) {
 		runningReads: 1,
 		jobTime:      DefaultJobTime,
 		addrs:        map[API]string{},
+		maxRequests:  -1,
 	}
 	for _, opt := range opts {
 		if opt != nil {
@@ -372,12 +373,17 @@ func (s *Server) Client(opts ...toolhouse.Option) (*toolhouse.Client, error) {
 	return toolhouse.NewClient(append(base, opts...)...)
 }
 
-// Requests returns a copy of the requests received so far, oldest first.
+// Requests returns a copy of the requests received so far, oldest first
+// (only the most recent ones under WithMaxRequests).
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
+	kept := s.requests
+	if n := s.cfg.maxRequests; n >= 0 && len(kept) > n {
+		kept = kept[len(kept)-n:]
+	}
+	out := make([]Request, len(kept))
+	for i, r := range kept {
 		r.Header = r.Header.Clone()
 		r.Query = cloneValues(r.Query)
 		r.Body = bytes.Clone(r.Body)
@@ -392,6 +398,24 @@ func cloneValues(v url.Values) url.Values {
 		out[k] = append([]string(nil), vs...)
 	}
 	return out
+}
+
+// record keeps a request for Requests. Under WithMaxRequests(n) the
+// record holds at most 2n requests: once full, the newest n-1 move to its
+// front, so each request is moved at most once on average.
+func (s *Server) record(r Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.cfg.maxRequests
+	switch {
+	case n == 0:
+		return
+	case n > 0 && len(s.requests) >= 2*n:
+		k := copy(s.requests, s.requests[len(s.requests)-(n-1):])
+		clear(s.requests[k:])
+		s.requests = s.requests[:k]
+	}
+	s.requests = append(s.requests, r)
 }
 
 // now is the server's clock.

@@ -363,6 +363,18 @@ func TestRunsCreateWaitGetList(t *testing.T) {
 	assert.Equal(t, map[string]string{"name": "Ada"}, run.Vars)
 	assert.NotEmpty(t, run.Results)
 	assert.Contains(t, r.stderr, "waiting for it")
+	// Scripts read these names (the API's own): they must not change with
+	// a Go field's name.
+	var fields map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &fields))
+	for name, want := range map[string]any{
+		"id": run.ID, "chat_id": toolhousetest.DemoChatID, "status": "completed",
+		"last_agent_message": run.LastAgentMessage, "vars": map[string]any{"name": "Ada"},
+	} {
+		assert.Equal(t, want, fields[name], name)
+	}
+	assert.Regexp(t, `^\d{4}-\d\d-\d\dT`, fields["created_at"])
+	assert.NotEmpty(t, fields["results"])
 
 	r = cli(t, srv, "runs", "get", run.ID)
 	require.Equal(t, exitOK, r.code, r.stderr)
@@ -421,6 +433,38 @@ func TestSchedules(t *testing.T) {
 	r = cli(t, srv, "schedules", "delete", sched.ID)
 	assert.Equal(t, exitFailed, r.code)
 	assert.Contains(t, r.stderr, "Schedule not found")
+}
+
+// TestPauseReadsTheScheduleBack covers the server the documents describe,
+// whose PUT answers {}: pause still shows the schedule, as JSON too.
+func TestPauseReadsTheScheduleBack(t *testing.T) {
+	t.Parallel()
+	const id = "0b8e1c7e-5d2a-4f8e-9c3b-7a1d2e3f4a5b"
+	var mu sync.Mutex
+	var calls []string
+	platform := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls = append(calls, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodPut {
+			fmt.Fprint(w, `{}`)
+			return
+		}
+		fmt.Fprint(w, `{"data":{"id":"`+id+`","chat_id":"a3a26d33-6f4d-4490-a56f-e17f867ba451","cadence":"0 17 * * 0",`+
+			`"active":false,"created_at":"2025-01-15T01:46:23.568338"}}`)
+	}))
+	defer platform.Close()
+	r := cliEnv(t, []string{"HOME=" + t.TempDir(), "TOOLHOUSE_API_KEY=th-test", "TOOLHOUSE_API_URL=" + platform.URL},
+		"schedules", "pause", id, "-json")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	var sched map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &sched), r.stdout)
+	assert.Equal(t, id, sched["id"])
+	assert.Equal(t, false, sched["active"])
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"PUT /v1/schedules/" + id, "GET /v1/schedules/" + id}, calls)
 }
 
 func TestErrors(t *testing.T) {

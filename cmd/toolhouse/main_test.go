@@ -113,6 +113,17 @@ func TestUsage(t *testing.T) {
 	r := cli(t, nil, "-h")
 	assert.Equal(t, exitOK, r.code)
 	assert.Contains(t, r.stdout, "runs create CHAT [-wait]")
+
+	// A group alone names its commands; a command's -h its arguments.
+	r = cli(t, nil, "runs")
+	assert.Equal(t, exitUsage, r.code)
+	assert.True(t, strings.HasPrefix(r.stderr, "toolhouse runs: expects a command: create, get, list\n"), r.stderr)
+	r = cli(t, nil, "run", "-h")
+	assert.Equal(t, exitOK, r.code)
+	assert.True(t, strings.HasPrefix(r.stderr, "usage: toolhouse run [flags] AGENT [MESSAGE...]\n"), r.stderr)
+	assert.Contains(t, r.stderr, "-bundle")
+	r = cli(t, nil, "runs", "list", "-h")
+	assert.True(t, strings.HasPrefix(r.stderr, "usage: toolhouse runs list [flags]\n"), r.stderr)
 }
 
 func TestRunStreamsTheAnswerAndFollowsTheJob(t *testing.T) {
@@ -478,7 +489,7 @@ func TestErrors(t *testing.T) {
 	// No key anywhere: the platform call fails before sending.
 	r = cliEnv(t, []string{"HOME=" + t.TempDir(), "TOOLHOUSE_API_URL=" + srv.BaseURL()}, "runs", "list")
 	assert.Equal(t, exitFailed, r.code)
-	assert.Contains(t, r.stderr, "no API key")
+	assert.Equal(t, "toolhouse: no API key: set TOOLHOUSE_API_KEY, or run `th login` to write ~/.toolhouse\n", r.stderr)
 
 	// A key from ~/.toolhouse, as th writes it, is used and never shown.
 	home := t.TempDir()

@@ -36,7 +36,7 @@ func jsClient(t *testing.T) (node, dir string) {
 	dir = os.Getenv("TOOLHOUSE_JS_CLIENT_DIR")
 	if dir == "" {
 		t.Skip("TOOLHOUSE_JS_CLIENT_DIR is not set: run `npm install @toolhouseai/client` in a temporary directory " +
-			"and set it to that directory's node_modules/@toolhouseai/client (.ci/run does)")
+			"and set it to that directory's node_modules/@toolhouseai/client (.ci/run sets it to the package it downloads)")
 	}
 	dir, err = filepath.Abs(dir)
 	require.NoError(t, err)
@@ -49,9 +49,8 @@ func jsClient(t *testing.T) (node, dir string) {
 // @toolhouseai/client from the npm registry, with Node against the built
 // fake (testdata/jsclient.mjs): it starts a conversation with the demo
 // agent, meets the job's 409, and continues twice once -job-time has
-// passed, without ever polling. It needs node on PATH and the package
-// installed; .ci/run installs both when it can and sets
-// TOOLHOUSE_JS_CLIENT_DIR.
+// passed, without ever polling. It needs node on PATH and the package's
+// files in TOOLHOUSE_JS_CLIENT_DIR; .ci/run provides both when it can.
 func TestOfficialJSClient(t *testing.T) {
 	t.Parallel()
 	node, dir := jsClient(t)

@@ -302,6 +302,16 @@ func TestRunEscapesTerminalSequencesOnlyOnATerminal(t *testing.T) {
 	assert.Contains(t, r.stderr, "calling x\uFFFD[2Jy")
 
 	assert.Equal(t, "A\uFFFD]0;pwned\uFFFDB", sanitizeText("A\x1b]0;pwned\x07B"))
+
+	// -json on a terminal: the runes a terminal acts on become JSON
+	// escapes, so that what a person sees decodes to what was sent.
+	raw := "{\n  \"title\": \"a\u202eb\u009b2Jc\xffd\",\t\"n\": 1\r\n}\n"
+	escaped := escapeForTerminal([]byte(raw))
+	assert.Equal(t, "{\n  \"title\": \"a\\u202eb\\u009b2Jc\\ufffdd\",\t\"n\": 1\r\n}\n", string(escaped))
+	var got, want map[string]any
+	require.NoError(t, json.Unmarshal(escaped, &got))
+	require.NoError(t, json.Unmarshal([]byte(raw), &want))
+	assert.Equal(t, want, got, "the same JSON value")
 	assert.Equal(t, "a b \uFFFD c\uFFFD", sanitize("a\nb\t\u202e c\x9b"))
 }
 

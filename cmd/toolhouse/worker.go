@@ -130,7 +130,7 @@ func (p *printer) event(ev toolhouse.Event) error {
 				JobID string `json:"jobId,omitempty"`
 			}{ev.Type, ev.JobID})
 		}
-		_, err := p.t.out.Write(append(line[:len(line):len(line)], '\n'))
+		_, err := p.t.out.Write(jsonFor(p.t.out, append(line[:len(line):len(line)], '\n')))
 		return err
 	}
 	switch ev.Type {

@@ -261,7 +261,9 @@ func expand(field string, index int) (uint64, bool) {
 			if err != nil || n < 1 {
 				return 0, false
 			}
-			step = n
+			// A step past the field's span matches the start only; capped,
+			// v += step cannot overflow into a negative shift.
+			step = min(n, 64)
 		}
 		lo, hi := spec.lo, spec.hi
 		if rng != "*" {

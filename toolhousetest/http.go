@@ -34,9 +34,7 @@ func (s *Server) handle(api API, route http.HandlerFunc) http.Handler {
 		if errors.As(err, &tooLarge) {
 			rec.Body = nil
 		}
-		s.mu.Lock()
-		s.requests = append(s.requests, rec)
-		s.mu.Unlock()
+		s.record(rec)
 		switch {
 		case tooLarge != nil:
 			writeError(api, w, http.StatusRequestEntityTooLarge,

@@ -28,6 +28,7 @@ type config struct {
 	jobTime                   time.Duration
 	now                       func() time.Time
 	addrs                     map[API]string
+	maxRequests               int     // how many requests Requests keeps; < 0: all
 	errs                      []error // options given bad values; Start reports them
 }
 
@@ -141,5 +142,21 @@ func WithListenAddr(api API, addr string) Option {
 			return
 		}
 		c.addrs[api] = addr
+	}
+}
+
+// WithMaxRequests makes the server keep only the n most recent requests
+// for Requests, instead of every request since it started. A test keeps
+// them all (the default); a fake that runs for hours, such as
+// cmd/toolhouse-fake, must not let its memory grow with every request it
+// serves, bodies included. n = 0 records nothing. A negative n is an error
+// that Start reports.
+func WithMaxRequests(n int) Option {
+	return func(c *config) {
+		if n < 0 {
+			c.fail("WithMaxRequests(%d): a server cannot keep a negative number of requests", n)
+			return
+		}
+		c.maxRequests = n
 	}
 }

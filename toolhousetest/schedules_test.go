@@ -229,6 +229,10 @@ func TestHugeCadences(t *testing.T) {
 	for _, tc := range []struct{ cadence, want string }{
 		{hours, hours}, // never two firings within 10 minutes: kept as sent
 		{strings.Repeat("0-59,", 80_000) + "0 9 * * *", "*/10 9 * * *"},
+		// A step past the end of the field matches its start only; the
+		// stepping must not overflow into a negative bit.
+		{"59/9223372036854775807 * * * *", "59/9223372036854775807 * * * *"},
+		{"0 23/9223372036854775807 * * *", "0 23/9223372036854775807 * * *"},
 	} {
 		sc, err := client.Schedules.Create(ctx, toolhouse.ScheduleCreateParams{ChatID: DemoChatID, Cadence: tc.cadence})
 		require.NoError(t, err)

@@ -98,14 +98,12 @@
 package toolhousetest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -124,17 +122,6 @@ const (
 	PlatformAPI API = "platform" // api.toolhouse.ai: agent runs, schedules, agents, secrets
 	WorkersAPI  API = "workers"  // agents.toolhouse.ai: deployed agents
 )
-
-// Request is one request the server received, recorded before it was
-// handled.
-type Request struct {
-	API    API
-	Method string
-	Path   string // decoded, e.g. "/v1/agent-runs"
-	Query  url.Values
-	Header http.Header
-	Body   []byte // nil for a body over the 1 MiB limit (answered 413)
-}
 
 // closeGrace is how long Close lets the requests in flight finish before
 // it cuts their connections: a client that left a stream open and unread
@@ -208,6 +195,7 @@ func Start(opts ...Option) (*Server, error) {
 		runningReads: 1,
 		jobTime:      DefaultJobTime,
 		addrs:        map[API]string{},
+		maxRequests:  -1,
 	}
 	for _, opt := range opts {
 		if opt != nil {
@@ -370,28 +358,6 @@ func (s *Server) Client(opts ...toolhouse.Option) (*toolhouse.Client, error) {
 		toolhouse.WithPollOptions(toolhouse.PollOptions{Interval: time.Millisecond, MaxInterval: 5 * time.Millisecond}),
 	}
 	return toolhouse.NewClient(append(base, opts...)...)
-}
-
-// Requests returns a copy of the requests received so far, oldest first.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		r.Header = r.Header.Clone()
-		r.Query = cloneValues(r.Query)
-		r.Body = bytes.Clone(r.Body)
-		out[i] = r
-	}
-	return out
-}
-
-func cloneValues(v url.Values) url.Values {
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
-	}
-	return out
 }
 
 // now is the server's clock.

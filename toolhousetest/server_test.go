@@ -240,6 +240,35 @@ func TestRequestBodiesAreBounded(t *testing.T) {
 	assert.Equal(t, "/v1/agent-runs", reqs[2].Path)
 }
 
+func TestMaxRequests(t *testing.T) {
+	t.Parallel()
+	srv, _ := start(t, WithMaxRequests(3))
+	for i := range 10 {
+		resp := call(t, srv, http.MethodGet, fmt.Sprintf("%s/v1/nothing?i=%d", srv.BaseURL(), i), "", nil)
+		readBody(t, resp)
+		var got []string
+		for _, r := range srv.Requests() {
+			got = append(got, r.Query.Get("i"))
+		}
+		var want []string
+		for j := max(0, i-2); j <= i; j++ {
+			want = append(want, fmt.Sprint(j))
+		}
+		require.Equal(t, want, got, "the 3 most recent requests, oldest first")
+		srv.mu.Lock()
+		held := len(srv.requests)
+		srv.mu.Unlock()
+		require.LessOrEqual(t, held, 6, "the server holds at most twice the bound")
+	}
+
+	none, _ := start(t, WithMaxRequests(0))
+	readBody(t, call(t, none, http.MethodGet, none.BaseURL()+"/v1/nothing", "", nil))
+	assert.Empty(t, none.Requests())
+
+	_, err := Start(WithMaxRequests(-1))
+	assert.EqualError(t, err, "toolhousetest: WithMaxRequests(-1): a server cannot keep a negative number of requests")
+}
+
 func TestWorkersCORS(t *testing.T) {
 	t.Parallel()
 	srv, _ := start(t, WithClock(newClock().Now))

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -17,26 +20,40 @@ import (
 	"github.com/toolhouseai/toolhouse-go/toolhousetest"
 )
 
-// TestOfficialJSClient runs the official JavaScript client,
-// @toolhouseai/client from the npm registry, with Node against the built
-// fake (testdata/jsclient.mjs): it starts a conversation with the demo
-// agent, meets the job's 409, and continues twice once -job-time has
-// passed, without ever polling. It needs node on PATH and the package
-// installed; .ci/run installs both when it can and sets
-// TOOLHOUSE_JS_CLIENT_DIR.
-func TestOfficialJSClient(t *testing.T) {
-	t.Parallel()
+// demoFirstAnswer is the text of the demo agent's first answer, up to its
+// background job.
+const demoFirstAnswer = "Let me look that up. A hummingbird's heart can beat more than 1,200 times a minute! " +
+	"I'm charting heart rates by species with the code interpreter; it runs in the background."
+
+// jsClient returns node and the directory of the installed official
+// JavaScript client, or skips the test saying what is missing.
+func jsClient(t *testing.T) (node, dir string) {
+	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node is not on PATH; .ci/run installs Debian's nodejs package when it can")
 	}
-	dir := os.Getenv("TOOLHOUSE_JS_CLIENT_DIR")
+	dir = os.Getenv("TOOLHOUSE_JS_CLIENT_DIR")
 	if dir == "" {
 		t.Skip("TOOLHOUSE_JS_CLIENT_DIR is not set: run `npm install @toolhouseai/client` in a temporary directory " +
-			"and set it to that directory's node_modules/@toolhouseai/client (.ci/run does)")
+			"and set it to that directory's node_modules/@toolhouseai/client (.ci/run sets it to the package it downloads)")
 	}
+	dir, err = filepath.Abs(dir)
+	require.NoError(t, err)
 	_, err = os.Stat(filepath.Join(dir, "index.js"))
 	require.NoError(t, err, "TOOLHOUSE_JS_CLIENT_DIR must be the installed package's directory")
+	return node, dir
+}
+
+// TestOfficialJSClient runs the official JavaScript client,
+// @toolhouseai/client from the npm registry, with Node against the built
+// fake (testdata/jsclient.mjs): it starts a conversation with the demo
+// agent, meets the job's 409, and continues twice once -job-time has
+// passed, without ever polling. It needs node on PATH and the package's
+// files in TOOLHOUSE_JS_CLIENT_DIR; .ci/run provides both when it can.
+func TestOfficialJSClient(t *testing.T) {
+	t.Parallel()
+	node, dir := jsClient(t)
 	script, err := filepath.Abs(filepath.Join("testdata", "jsclient.mjs"))
 	require.NoError(t, err)
 
@@ -61,8 +78,7 @@ func TestOfficialJSClient(t *testing.T) {
 		EarlyWithinJobTime, SameRun        bool
 	}
 	require.NoError(t, json.Unmarshal(out, &got), "the script prints one JSON object: %s", out)
-	assert.Equal(t, "Let me look that up. A hummingbird's heart can beat more than 1,200 times a minute! "+
-		"I'm charting heart rates by species with the code interpreter; it runs in the background.", got.First)
+	assert.Equal(t, demoFirstAnswer, got.First)
 	assert.NotEmpty(t, got.RunID, "the client took the run ID from x-toolhouse-run-id")
 	if got.EarlyWithinJobTime {
 		assert.Equal(t, "Request failed: HTTP error! status: 409", got.Early, "a PUT while the job runs")
@@ -74,5 +90,48 @@ func TestOfficialJSClient(t *testing.T) {
 		"and 20 times faster than an ostrich's.” Now you say: “Which one is the fastest?”", got.Third)
 	assert.True(t, got.SameRun, "one conversation, one run")
 
+	assert.Equal(t, 0, fake.stop(t, syscall.SIGTERM))
+}
+
+// TestREADMEJSSnippet runs the README's JavaScript as a user copies it: a
+// module next to node_modules/@toolhouseai/client, with
+// TOOLHOUSE_AGENTS_URL from the fake.
+func TestREADMEJSSnippet(t *testing.T) {
+	t.Parallel()
+	node, dir := jsClient(t)
+	version, err := exec.Command(node, "-p", "process.versions.node").Output()
+	require.NoError(t, err)
+	var major, minor int
+	_, err = fmt.Sscanf(string(version), "%d.%d", &major, &minor)
+	require.NoError(t, err, "node version %q", version)
+	if major < 20 || (major == 20 && minor < 19) {
+		// The README says so: the package is ES module code in a .js file
+		// of a package without "type": "module".
+		t.Skipf("node %s cannot import the package by name; the README asks for Node 20.19 or newer", bytes.TrimSpace(version))
+	}
+
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(readme), "\n```js\n")
+	require.True(t, ok, "README.md has a ```js block")
+	snippet, _, ok := strings.Cut(rest, "\n```\n")
+	require.True(t, ok, "the ```js block of README.md ends")
+	work := t.TempDir()
+	modules := filepath.Join(work, "node_modules", "@toolhouseai")
+	require.NoError(t, os.MkdirAll(modules, 0o755))
+	require.NoError(t, os.Symlink(dir, filepath.Join(modules, "client")))
+	require.NoError(t, os.WriteFile(filepath.Join(work, "readme.mjs"), []byte(snippet+"\n"), 0o644))
+
+	fake := startFake(t, buildFake(t))
+	cmd := exec.CommandContext(testContext(t), node, "readme.mjs")
+	cmd.Dir = work
+	cmd.Env = append(os.Environ(), "TOOLHOUSE_AGENTS_URL="+fake.env["TOOLHOUSE_AGENTS_URL"])
+	out, err := cmd.Output()
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		t.Fatalf("node readme.mjs: %v\n%s", err, exitErr.Stderr)
+	}
+	require.NoError(t, err)
+	assert.Equal(t, demoFirstAnswer+"\n", string(out))
 	assert.Equal(t, 0, fake.stop(t, syscall.SIGTERM))
 }

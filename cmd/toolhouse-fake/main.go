@@ -126,6 +126,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		toolhousetest.WithJobTime(*jobTime),
 		toolhousetest.WithAPIKey(*key),
 		toolhousetest.WithStreamDelay(*streamDelay),
+		// Nothing here reads Server.Requests: keeping every request (and
+		// its body) would grow the memory of a fake left running for days.
+		toolhousetest.WithMaxRequests(0),
 	}
 	if *configFile != "" {
 		more, err := loadConfig(*configFile)

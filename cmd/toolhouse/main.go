@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -125,6 +126,10 @@ func run(ctx context.Context, args []string, t *terminal) int {
 		name, rest = name+" "+rest[0], rest[1:]
 		cmd, ok = commands[name]
 	}
+	if verbs := groupVerbs(args[0]); !ok && len(args) == 1 && len(verbs) > 0 {
+		fmt.Fprintf(t.err, "toolhouse %s: expects a command: %s\n\n%s", args[0], strings.Join(verbs, ", "), usage)
+		return exitUsage
+	}
 	if !ok {
 		fmt.Fprintf(t.err, "toolhouse: unknown command %q\n\n%s", strings.Join(args[:min(2, len(args))], " "), usage)
 		return exitUsage
@@ -150,9 +155,26 @@ func run(ctx context.Context, args []string, t *terminal) int {
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
 		fmt.Fprintln(t.err, "toolhouse: interrupted")
 		return exitInterrupted
+	case errors.Is(err, toolhouse.ErrMissingAPIKey):
+		// The SDK's message speaks to Go code (WithAPIKey).
+		fmt.Fprintln(t.err, "toolhouse: no API key: set TOOLHOUSE_API_KEY, or run `th login` to write ~/.toolhouse")
+		return exitFailed
 	}
 	fmt.Fprintln(t.err, sanitize(err.Error()))
 	return exitFailed
+}
+
+// groupVerbs returns the commands of a group ("runs": create, get, list),
+// sorted; none for a word that is not a group.
+func groupVerbs(group string) []string {
+	var verbs []string
+	for name := range commands {
+		if verb, ok := strings.CutPrefix(name, group+" "); ok {
+			verbs = append(verbs, verb)
+		}
+	}
+	slices.Sort(verbs)
+	return verbs
 }
 
 // usageError is a command line the command cannot run. An empty msg means
@@ -183,6 +205,14 @@ func parse(fs *flag.FlagSet, args []string, least, most int, names string) ([]st
 			args, tail = args[:i], args[i+1:]
 			break
 		}
+	}
+	fs.Usage = func() {
+		synopsis := fs.Name() + " [flags]"
+		if most != 0 {
+			synopsis += " " + names
+		}
+		fmt.Fprintf(fs.Output(), "usage: %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
 	}
 	var pos []string
 	for {

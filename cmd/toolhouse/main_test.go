@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -112,6 +113,17 @@ func TestUsage(t *testing.T) {
 	r := cli(t, nil, "-h")
 	assert.Equal(t, exitOK, r.code)
 	assert.Contains(t, r.stdout, "runs create CHAT [-wait]")
+
+	// A group alone names its commands; a command's -h its arguments.
+	r = cli(t, nil, "runs")
+	assert.Equal(t, exitUsage, r.code)
+	assert.True(t, strings.HasPrefix(r.stderr, "toolhouse runs: expects a command: create, get, list\n"), r.stderr)
+	r = cli(t, nil, "run", "-h")
+	assert.Equal(t, exitOK, r.code)
+	assert.True(t, strings.HasPrefix(r.stderr, "usage: toolhouse run [flags] AGENT [MESSAGE...]\n"), r.stderr)
+	assert.Contains(t, r.stderr, "-bundle")
+	r = cli(t, nil, "runs", "list", "-h")
+	assert.True(t, strings.HasPrefix(r.stderr, "usage: toolhouse runs list [flags]\n"), r.stderr)
 }
 
 func TestRunStreamsTheAnswerAndFollowsTheJob(t *testing.T) {
@@ -120,10 +132,13 @@ func TestRunStreamsTheAnswerAndFollowsTheJob(t *testing.T) {
 	r := cli(t, srv, "-poll", "2ms", "run", toolhousetest.DemoAgentID, "Chart", "bird", "hearts")
 	require.Equal(t, exitOK, r.code, r.stderr)
 
-	// The answer is on stdout, text only, from before and after the job.
-	assert.Contains(t, r.stdout, "bird")
-	assert.NotContains(t, r.stdout, "toolhouse:", "nothing but the answer on stdout")
-	assert.NotContains(t, r.stdout, `"type"`)
+	// The answer is on stdout, text only, from before and after the job,
+	// which starts a paragraph of its own (as Collect gives it); a pipe
+	// gets no newline the agent did not write.
+	assert.Equal(t, "Let me look that up. A hummingbird's heart can beat more than 1,200 times a minute! "+
+		"I'm charting heart rates by species with the code interpreter; it runs in the background.\n\n"+
+		"The chart is ready: a hummingbird's heart beats about 7 times faster than a pigeon's, "+
+		"and 20 times faster than an ostrich's.", r.stdout)
 	// The run ID, the tool calls and the job are on stderr.
 	reqs := srv.Requests()
 	require.NotEmpty(t, reqs)
@@ -154,6 +169,30 @@ func TestRunStreamsTheAnswerAndFollowsTheJob(t *testing.T) {
 	require.Equal(t, exitOK, r2.code, r2.stderr)
 	assert.NotEmpty(t, r2.stdout)
 	assert.Contains(t, r2.stderr, "toolhouse: run "+runID)
+}
+
+func TestTextAfterAJobStartsAParagraph(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ before, after, want string }{
+		{"Before.", "After.", "Before.\n\nAfter."},
+		{"Before.\n", "After.", "Before.\n\nAfter."},
+		{"Before.", "\nAfter.", "Before.\n\nAfter."},
+		{"Before.\n\n", "After.", "Before.\n\nAfter."},
+		{"", "After.", "After."}, // nothing to separate from
+	} {
+		var out bytes.Buffer
+		p := &printer{t: &terminal{out: &out, err: io.Discard}}
+		for _, ev := range []toolhouse.Event{
+			{Type: toolhouse.EventTextDelta, Text: tc.before},
+			{Type: toolhouse.EventJobStarted, JobID: "job-1"},
+			{Type: toolhouse.EventJobFinished, JobID: "job-1"},
+			{Type: toolhouse.EventTextDelta, Text: tc.after},
+			{Type: toolhouse.EventTextDelta, Text: " More."},
+		} {
+			require.NoError(t, p.event(ev))
+		}
+		assert.Equal(t, tc.want+" More.", out.String(), "%q then %q", tc.before, tc.after)
+	}
 }
 
 func TestRunJSONWritesEveryEvent(t *testing.T) {
@@ -221,11 +260,14 @@ func TestRunMessageFromStdin(t *testing.T) {
 	out, err := cmd.Output()
 	require.NoError(t, err)
 	assert.NotEmpty(t, out)
+	var posted int
 	for _, req := range srv.Requests() {
 		if req.Method == http.MethodPost {
 			assert.JSONEq(t, `{"message":"a message from a pipe"}`, string(req.Body))
+			posted++
 		}
 	}
+	assert.Equal(t, 1, posted, "one POST, with the message from stdin")
 }
 
 func TestRunAnErrorEventFails(t *testing.T) {
@@ -260,6 +302,16 @@ func TestRunEscapesTerminalSequencesOnlyOnATerminal(t *testing.T) {
 	assert.Contains(t, r.stderr, "calling x\uFFFD[2Jy")
 
 	assert.Equal(t, "A\uFFFD]0;pwned\uFFFDB", sanitizeText("A\x1b]0;pwned\x07B"))
+
+	// -json on a terminal: the runes a terminal acts on become JSON
+	// escapes, so that what a person sees decodes to what was sent.
+	raw := "{\n  \"title\": \"a\u202eb\u009b2Jc\xffd\",\t\"n\": 1\r\n}\n"
+	escaped := escapeForTerminal([]byte(raw))
+	assert.Equal(t, "{\n  \"title\": \"a\\u202eb\\u009b2Jc\\ufffdd\",\t\"n\": 1\r\n}\n", string(escaped))
+	var got, want map[string]any
+	require.NoError(t, json.Unmarshal(escaped, &got))
+	require.NoError(t, json.Unmarshal([]byte(raw), &want))
+	assert.Equal(t, want, got, "the same JSON value")
 	assert.Equal(t, "a b \uFFFD c\uFFFD", sanitize("a\nb\t\u202e c\x9b"))
 }
 
@@ -332,6 +384,18 @@ func TestRunsCreateWaitGetList(t *testing.T) {
 	assert.Equal(t, map[string]string{"name": "Ada"}, run.Vars)
 	assert.NotEmpty(t, run.Results)
 	assert.Contains(t, r.stderr, "waiting for it")
+	// Scripts read these names (the API's own): they must not change with
+	// a Go field's name.
+	var fields map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &fields))
+	for name, want := range map[string]any{
+		"id": run.ID, "chat_id": toolhousetest.DemoChatID, "status": "completed",
+		"last_agent_message": run.LastAgentMessage, "vars": map[string]any{"name": "Ada"},
+	} {
+		assert.Equal(t, want, fields[name], name)
+	}
+	assert.Regexp(t, `^\d{4}-\d\d-\d\dT`, fields["created_at"])
+	assert.NotEmpty(t, fields["results"])
 
 	r = cli(t, srv, "runs", "get", run.ID)
 	require.Equal(t, exitOK, r.code, r.stderr)
@@ -392,6 +456,38 @@ func TestSchedules(t *testing.T) {
 	assert.Contains(t, r.stderr, "Schedule not found")
 }
 
+// TestPauseReadsTheScheduleBack covers the server the documents describe,
+// whose PUT answers {}: pause still shows the schedule, as JSON too.
+func TestPauseReadsTheScheduleBack(t *testing.T) {
+	t.Parallel()
+	const id = "0b8e1c7e-5d2a-4f8e-9c3b-7a1d2e3f4a5b"
+	var mu sync.Mutex
+	var calls []string
+	platform := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls = append(calls, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodPut {
+			fmt.Fprint(w, `{}`)
+			return
+		}
+		fmt.Fprint(w, `{"data":{"id":"`+id+`","chat_id":"a3a26d33-6f4d-4490-a56f-e17f867ba451","cadence":"0 17 * * 0",`+
+			`"active":false,"created_at":"2025-01-15T01:46:23.568338"}}`)
+	}))
+	defer platform.Close()
+	r := cliEnv(t, []string{"HOME=" + t.TempDir(), "TOOLHOUSE_API_KEY=th-test", "TOOLHOUSE_API_URL=" + platform.URL},
+		"schedules", "pause", id, "-json")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	var sched map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &sched), r.stdout)
+	assert.Equal(t, id, sched["id"])
+	assert.Equal(t, false, sched["active"])
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"PUT /v1/schedules/" + id, "GET /v1/schedules/" + id}, calls)
+}
+
 func TestErrors(t *testing.T) {
 	t.Parallel()
 	srv := fake(t)
@@ -403,7 +499,7 @@ func TestErrors(t *testing.T) {
 	// No key anywhere: the platform call fails before sending.
 	r = cliEnv(t, []string{"HOME=" + t.TempDir(), "TOOLHOUSE_API_URL=" + srv.BaseURL()}, "runs", "list")
 	assert.Equal(t, exitFailed, r.code)
-	assert.Contains(t, r.stderr, "no API key")
+	assert.Equal(t, "toolhouse: no API key: set TOOLHOUSE_API_KEY, or run `th login` to write ~/.toolhouse\n", r.stderr)
 
 	// A key from ~/.toolhouse, as th writes it, is used and never shown.
 	home := t.TempDir()

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -9,12 +11,50 @@ import (
 	"unicode/utf8"
 )
 
-// writeJSON writes v as indented JSON, for scripts.
+// writeJSON writes v as indented JSON, for scripts (and people, on a
+// terminal: see escapeForTerminal).
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(jsonFor(w, buf.Bytes()))
+	return err
+}
+
+// jsonFor returns JSON to write to w: as it is for a pipe or a file, with
+// escapeForTerminal on a terminal.
+func jsonFor(w io.Writer, b []byte) []byte {
+	if isTerminal(w) {
+		return escapeForTerminal(b)
+	}
+	return b
+}
+
+// escapeForTerminal writes the runes of JSON text that a terminal may act
+// on (see unsafeRune; encoding/json leaves C1 controls and bidirectional
+// overrides as they are) as \uXXXX escapes, and invalid UTF-8 as \ufffd.
+// Such runes can only stand inside JSON strings, where the escape means
+// the same, so the JSON a person reads decodes as the server sent it. The
+// white space between tokens stays.
+func escapeForTerminal(b []byte) []byte {
+	var out []byte
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		switch {
+		case r == utf8.RuneError && size == 1: // not UTF-8
+			out = append(out, `\ufffd`...)
+		case unsafeRune(r) && r != '\n' && r != '\t' && r != '\r':
+			out = fmt.Appendf(out, `\u%04x`, r)
+		default:
+			out = append(out, b[i:i+size]...)
+		}
+		i += size
+	}
+	return out
 }
 
 // table writes aligned columns for people. Every cell is server text, so
@@ -69,9 +109,9 @@ func sanitizeText(s string) string {
 }
 
 // unsafeRune reports a rune a terminal may act on rather than show:
-// controls (C0, DEL, C1), the bidirectional formatting characters that
-// reorder what is shown, and invalid UTF-8 (which strings.Map reads as
-// RuneError).
+// controls (C0, DEL, C1) and the bidirectional formatting characters that
+// reorder what is shown. Invalid UTF-8 is the callers' to handle
+// (strings.Map, which sanitize uses, turns it into RuneError itself).
 func unsafeRune(r rune) bool {
 	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
 }

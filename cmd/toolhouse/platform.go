@@ -182,17 +182,18 @@ func schedulesList(ctx context.Context, c *toolhouse.Client, args []string, t *t
 }
 
 func schedulesPause(ctx context.Context, c *toolhouse.Client, args []string, t *terminal) error {
-	return scheduleChange(ctx, "pause", c.Schedules.Pause, args, t)
+	return scheduleChange(ctx, c, "pause", c.Schedules.Pause, args, t)
 }
 
 func schedulesResume(ctx context.Context, c *toolhouse.Client, args []string, t *terminal) error {
-	return scheduleChange(ctx, "resume", c.Schedules.Resume, args, t)
+	return scheduleChange(ctx, c, "resume", c.Schedules.Resume, args, t)
 }
 
 // scheduleChange runs Pause or Resume and shows the schedule, read again
-// when the server's answer did not include it.
-func scheduleChange(ctx context.Context, verb string, change func(context.Context, string) (*toolhouse.Schedule, error),
-	args []string, t *terminal) error {
+// when the server's answer did not include it (the documents' PUT answers
+// {}), so that -json always writes the schedule.
+func scheduleChange(ctx context.Context, c *toolhouse.Client, verb string,
+	change func(context.Context, string) (*toolhouse.Schedule, error), args []string, t *terminal) error {
 	fs, asJSON := flags("schedules "+verb, t)
 	pos, err := parse(fs, args, 1, 1, "ID")
 	if err != nil {
@@ -203,8 +204,9 @@ func scheduleChange(ctx context.Context, verb string, change func(context.Contex
 		return err
 	}
 	if sched == nil {
-		fmt.Fprintf(t.err, "toolhouse: schedule %s: %sd\n", sanitize(pos[0]), verb)
-		return nil
+		if sched, err = c.Schedules.Get(ctx, pos[0]); err != nil {
+			return fmt.Errorf("toolhouse: schedule %s was %sd, but reading it back failed: %w", sanitize(pos[0]), verb, err)
+		}
 	}
 	return showSchedule(sched, *asJSON, t)
 }

@@ -38,7 +38,7 @@ func runWorker(ctx context.Context, c *toolhouse.Client, args []string, t *termi
 		message = strings.TrimRight(string(b), "\r\n")
 	}
 
-	p := &printer{t: t, asJSON: *asJSON, endsInNewline: true}
+	p := &printer{t: t, asJSON: *asJSON}
 	var stream *toolhouse.EventStream
 	switch {
 	case *runID != "":
@@ -65,7 +65,7 @@ func runWorker(ctx context.Context, c *toolhouse.Client, args []string, t *termi
 			return err
 		}
 	}
-	if !p.asJSON && !p.endsInNewline && isTerminal(t.out) {
+	if !p.asJSON && p.wrote && p.newlines == 0 && isTerminal(t.out) {
 		fmt.Fprintln(t.out)
 	}
 	if run != "" {
@@ -76,9 +76,11 @@ func runWorker(ctx context.Context, c *toolhouse.Client, args []string, t *termi
 
 // printer writes a worker's events.
 type printer struct {
-	t             *terminal
-	asJSON        bool
-	endsInNewline bool // the text so far ends with a newline (or there is none)
+	t        *terminal
+	asJSON   bool
+	wrote    bool // some text is on stdout
+	newlines int  // how many line breaks end the text so far
+	afterJob bool // a job ended: the next text starts a paragraph
 }
 
 // followJob waits for the background job of a Stream's answer and resumes
@@ -128,7 +130,7 @@ func (p *printer) event(ev toolhouse.Event) error {
 				JobID string `json:"jobId,omitempty"`
 			}{ev.Type, ev.JobID})
 		}
-		_, err := p.t.out.Write(append(line[:len(line):len(line)], '\n'))
+		_, err := p.t.out.Write(jsonFor(p.t.out, append(line[:len(line):len(line)], '\n')))
 		return err
 	}
 	switch ev.Type {
@@ -140,7 +142,19 @@ func (p *printer) event(ev toolhouse.Event) error {
 		if isTerminal(p.t.out) {
 			text = sanitizeText(text)
 		}
-		p.endsInNewline = strings.HasSuffix(text, "\n")
+		if p.afterJob && p.wrote {
+			// As Collect does: a blank line between the answer before the
+			// job and the one after, counting the breaks already there.
+			breaks := p.newlines + len(text) - len(strings.TrimLeft(text, "\n"))
+			text = strings.Repeat("\n", max(0, 2-breaks)) + text
+		}
+		p.afterJob = false
+		if trimmed := strings.TrimRight(text, "\n"); trimmed == "" {
+			p.newlines += len(text)
+		} else {
+			p.newlines = len(text) - len(trimmed)
+		}
+		p.wrote = true
 		_, err := io.WriteString(p.t.out, text)
 		return err
 	case toolhouse.EventToolCall:
@@ -148,6 +162,7 @@ func (p *printer) event(ev toolhouse.Event) error {
 	case toolhouse.EventJobStarted:
 		fmt.Fprintf(p.t.err, "toolhouse: background job %s is running; waiting for it...\n", sanitize(ev.JobID))
 	case toolhouse.EventJobFinished:
+		p.afterJob = true
 		fmt.Fprintf(p.t.err, "toolhouse: background job %s finished; the answer goes on\n", sanitize(ev.JobID))
 	}
 	return nil

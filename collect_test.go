@@ -139,17 +139,10 @@ func TestCollectStopsAtAnErrorEventAndCloses(t *testing.T) {
 		answer *Answer
 		err    error
 	}
-	done := make(chan result, 1)
-	go func() {
+	got := returnsWithin(t, "Collect after the error event", func() result {
 		a, err := stream.Collect()
-		done <- result{a, err}
-	}()
-	var got result
-	select {
-	case got = <-done:
-	case <-time.After(hangGuard):
-		t.Fatal("Collect read on after the error event")
-	}
+		return result{a, err}
+	})
 	assert.Equal(t, &Answer{
 		RunID: "run-1",
 		Text: "I'll help you generate and send a random pet fact! Let me follow your steps:\n\n" +

@@ -42,15 +42,7 @@ func faultNDJSONHeader(w http.ResponseWriter) {
 // faultNext calls s.Next, failing the test instead of hanging.
 func faultNext(t *testing.T, s *EventStream) bool {
 	t.Helper()
-	got := make(chan bool, 1)
-	go func() { got <- s.Next() }()
-	select {
-	case ok := <-got:
-		return ok
-	case <-time.After(hangGuard):
-		t.Fatal("EventStream.Next hangs")
-		return false
-	}
+	return returnsWithin(t, "EventStream.Next", s.Next)
 }
 
 // faultDrain reads a stream to its end and returns the texts it delivered.
@@ -612,15 +604,7 @@ func TestFaultTextStreamStallAndReset(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "Hello", string(buf))
 		afterHello()
-		done := make(chan error, 1)
-		go func() { _, err := io.Copy(io.Discard, ts); done <- err }()
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(hangGuard):
-			t.Fatal("TextStream.Read hangs")
-			return nil
-		}
+		return returnsWithin(t, "TextStream.Read", func() error { _, err := io.Copy(io.Discard, ts); return err })
 	}
 
 	t.Run("stall", func(t *testing.T) {

@@ -3,7 +3,8 @@ package toolhouse
 // The test fixture: a client under test (harness) on a fake clock, talking
 // to httpmock (newHarness) or to a loopback server (newLoopback), with
 // every request it sends recorded; a scripted loopback server (script);
-// and the payloads of testdata/.
+// the guard against a call that hangs (returnsWithin, inBackground); and
+// the payloads of testdata/.
 
 import (
 	"bytes"
@@ -316,6 +317,32 @@ func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(cmp.Or(st.status, http.StatusOK))
 	_, _ = io.WriteString(w, st.body)
+}
+
+// inBackground starts call in a goroutine and returns the wait for its
+// result, which fails the test if call has not returned after hangGuard:
+// what names the call in that failure.
+func inBackground[T any](t testing.TB, what string, call func() T) (wait func() T) {
+	done := make(chan T, 1)
+	go func() { done <- call() }()
+	return func() T {
+		t.Helper()
+		select {
+		case v := <-done:
+			return v
+		case <-time.After(hangGuard):
+			t.Fatalf("%s never returned", what)
+			var zero T
+			return zero
+		}
+	}
+}
+
+// returnsWithin returns call's result, failing the test instead of hanging
+// if call has not returned after hangGuard.
+func returnsWithin[T any](t testing.TB, what string, call func() T) T {
+	t.Helper()
+	return inBackground(t, what, call)()
 }
 
 // checkLeaks fails the test if it leaves a goroutine behind. Call it

@@ -3,6 +3,7 @@ package toolhouse
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -612,8 +613,7 @@ func TestWorkersCancelEndsABlockedRead(t *testing.T) {
 // Reads with a larger buffer: a reader that waits to fill its buffer fails.
 func readArrived(t *testing.T, r io.Reader, n int) string {
 	t.Helper()
-	done := make(chan string, 1)
-	go func() {
+	return returnsWithin(t, fmt.Sprintf("the Read of the %d bytes that arrived", n), func() string {
 		var got []byte
 		buf := make([]byte, 4096)
 		for len(got) < n {
@@ -623,31 +623,17 @@ func readArrived(t *testing.T, r io.Reader, n int) string {
 				break
 			}
 		}
-		done <- string(got)
-	}()
-	select {
-	case got := <-done:
-		return got
-	case <-time.After(5 * time.Second):
-		t.Fatalf("Read did not return the %d bytes that arrived", n)
-		return ""
-	}
+		return string(got)
+	})
 }
 
 // endsWithin runs blocked in a goroutine, cancels, and returns its error;
 // it fails the test if the cancellation does not end it promptly.
 func endsWithin(t *testing.T, cancel func(), blocked func() error) error {
 	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- blocked() }()
+	wait := inBackground(t, "the call blocked before the cancel", blocked)
 	cancel()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(5 * time.Second):
-		t.Fatal("the blocked call did not end after the context was cancelled")
-		return nil
-	}
+	return wait()
 }
 
 func TestWorkersStreamsCloseTwiceAndAfterError(t *testing.T) {

@@ -494,19 +494,6 @@ func TestEveryResponseBodyIsClosed(t *testing.T) {
 	assert.Equal(t, int32(3), closed.Load())
 }
 
-func TestNoRequestIsSentForANilContext(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	var nilCtx context.Context
-	assert.NotPanics(t, func() {
-		_, err := h.c.AgentRuns.Get(nilCtx, "r")
-		var argErr *ArgumentError
-		require.ErrorAs(t, err, &argErr)
-		assert.Equal(t, "ctx", argErr.Arg)
-	})
-	assert.Empty(t, h.requests())
-}
-
 func TestTheKeyNeverLeaks(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer

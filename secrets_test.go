@@ -182,18 +182,6 @@ func TestSecretsRefuseBadArguments(t *testing.T) {
 			}
 		}
 	}
-	var nilCtx context.Context
-	assert.NotPanics(t, func() {
-		for _, err := range []error{s.Set(nilCtx, "K", secretValue), s.Delete(nilCtx, "K"), func() error {
-			_, err := s.List(nilCtx)
-			return err
-		}()} {
-			var argErr *ArgumentError
-			if assert.ErrorAs(t, err, &argErr) {
-				assert.Equal(t, "ctx", argErr.Arg)
-			}
-		}
-	})
 	assert.Empty(t, h.requests(), "nothing is sent for a bad argument")
 
 	c, err := NewClient(WithoutEnvironment(), WithHTTPClient(&http.Client{Transport: failTransport{t}}))

@@ -90,6 +90,20 @@ func TestMissingAPIKeySendsNothing(t *testing.T) {
 		"Schedules.Pause":  func() error { _, err := h.c.Schedules.Pause(ctx, "s"); return err },
 		"Schedules.Resume": func() error { _, err := h.c.Schedules.Resume(ctx, "s"); return err },
 		"Schedules.Delete": func() error { return h.c.Schedules.Delete(ctx, "s") },
+		"Agents.List":      func() error { _, err := h.c.Agents.List(ctx); return err },
+		"Agents.Get":       func() error { _, err := h.c.Agents.Get(ctx, "a"); return err },
+		"Agents.Create": func() error {
+			_, err := h.c.Agents.Create(ctx, AgentCreateParams{Prompt: "p"})
+			return err
+		},
+		"Agents.Update": func() error {
+			_, err := h.c.Agents.Update(ctx, "a", AgentUpdateParams{Title: String("t")})
+			return err
+		},
+		"Agents.Delete":  func() error { return h.c.Agents.Delete(ctx, "a") },
+		"Secrets.List":   func() error { _, err := h.c.Secrets.List(ctx); return err },
+		"Secrets.Set":    func() error { return h.c.Secrets.Set(ctx, "K", "v") },
+		"Secrets.Delete": func() error { return h.c.Secrets.Delete(ctx, "K") },
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {

@@ -3,7 +3,8 @@ package toolhouse
 // The test fixture: a client under test (harness) on a fake clock, talking
 // to httpmock (newHarness) or to a loopback server (newLoopback), with
 // every request it sends recorded; a scripted loopback server (script);
-// the guard against a call that hangs (returnsWithin, inBackground); and
+// the guard against a call that hangs (returnsWithin, inBackground); a
+// caller's deadline that passes on the test's word (expiringContext); and
 // the payloads of testdata/.
 
 import (
@@ -344,6 +345,33 @@ func returnsWithin[T any](t testing.TB, what string, call func() T) T {
 	t.Helper()
 	return inBackground(t, what, call)()
 }
+
+// expiringContext is a caller's context whose deadline passes when the
+// test calls expire, not on a real clock: Done is then closed and Err is
+// context.DeadlineExceeded.
+type expiringContext struct {
+	context.Context // no deadline, no values
+	done            chan struct{}
+	once            sync.Once
+}
+
+func newExpiringContext() *expiringContext {
+	return &expiringContext{Context: context.Background(), done: make(chan struct{})}
+}
+
+func (c *expiringContext) Done() <-chan struct{} { return c.done }
+
+func (c *expiringContext) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+// expire makes the deadline pass; later calls do nothing.
+func (c *expiringContext) expire() { c.once.Do(func() { close(c.done) }) }
 
 // checkLeaks fails the test if it leaves a goroutine behind. Call it
 // first: the check then runs after the servers' own cleanups.

@@ -178,10 +178,13 @@ func TestRequestTimeoutOption(t *testing.T) {
 	_, err = NewClient(WithoutEnvironment(), WithRequestTimeout(-time.Second))
 	assert.ErrorContains(t, err, "WithRequestTimeout")
 
-	// 0 turns the bound off: only the caller's context ends the call.
-	h := newLoopback(t, http.HandlerFunc(stalled), WithRequestTimeout(0))
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
+	// 0 turns the bound off: only the caller's context ends the call, here
+	// a deadline that passes once the request is in.
+	ctx := newExpiringContext()
+	h := newLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx.expire()
+		stalled(w, r)
+	}), WithRequestTimeout(0))
 	err = returnsWithin(t, "the call", func() error { _, err := h.c.AgentRuns.List(ctx); return err })
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.NotContains(t, err.Error(), "WithRequestTimeout", "the caller's deadline ended it")

@@ -1146,6 +1146,7 @@ func hugeLine(n int) io.Reader {
 		strings.NewReader(tail))
 }
 
+// repeatByte is a reader that never ends, of one byte over and over.
 type repeatByte byte
 
 func (b repeatByte) Read(p []byte) (int, error) {

@@ -20,14 +20,6 @@ import (
 // run of the platform documents and the demo agent's background job, in the
 // Vercel AI SDK stream parts the Workers API sends.
 
-// workerStream returns a recorded stream of testdata/workers.
-func workerStream(t testing.TB, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "workers", name))
-	require.NoError(t, err)
-	return string(b)
-}
-
 // collectOne answers POST /ndjson/agent-1 with body (and the headers), and
 // collects what Workers.Stream returns.
 func collectOne(t *testing.T, body string, header map[string]string) (*Answer, error) {

@@ -396,6 +396,14 @@ func fixtureData(t testing.TB, name string) json.RawMessage {
 	return env.Data
 }
 
+// workerStream returns a recorded answer (or history) of testdata/workers.
+func workerStream(t testing.TB, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "workers", name))
+	require.NoError(t, err)
+	return string(b)
+}
+
 // numbered is a handler that answers the nth request (from 0) with
 // answer(n, w).
 func numbered(answer func(n int, w http.ResponseWriter)) http.HandlerFunc {

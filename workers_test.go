@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -244,9 +243,8 @@ func TestWorkersStreamingCallsAreNotRetriedAfterServerError(t *testing.T) {
 
 func TestWorkersGetDecodesHistoryAndJob(t *testing.T) {
 	t.Parallel()
-	history, err := os.ReadFile("testdata/workers/history.json")
-	require.NoError(t, err)
-	api := newLoopback(t, newScript(t, step{call: "GET /agent-1/run-1", header: map[string]string{"x-toolhouse-job-id": "job-7"}, body: string(history)}))
+	api := newLoopback(t, newScript(t, step{call: "GET /agent-1/run-1", header: map[string]string{"x-toolhouse-job-id": "job-7"},
+		body: workerStream(t, "history.json")}))
 	client := api.c
 
 	run, err := client.Workers.Get(context.Background(), "agent-1", "run-1")

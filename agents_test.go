@@ -52,9 +52,15 @@ func wantFixtureAgent(t *testing.T, a *Agent) {
 	assert.JSONEq(t, fixture(t, "agent.json"), string(a.Raw), "Raw is the agent object, without any wrapper")
 }
 
-// wantPlatformHeaders checks what every platform call carries.
-func wantPlatformHeaders(t *testing.T, r recorded, withBody bool) {
+// wantPlatformCall checks that h sent one request, method path, with what
+// every platform call carries, and returns it.
+func wantPlatformCall(t *testing.T, h *harness, method, path string, withBody bool) recorded {
 	t.Helper()
+	reqs := h.requests()
+	require.Len(t, reqs, 1)
+	r := reqs[0]
+	assert.Equal(t, method, r.Method)
+	assert.Equal(t, path, r.Path)
 	assert.Equal(t, "Bearer "+testKey, r.Header.Get("Authorization"))
 	assert.True(t, strings.HasPrefix(r.Header.Get("User-Agent"), "toolhouse-go/"+Version+" "), r.Header.Get("User-Agent"))
 	if withBody {
@@ -64,6 +70,7 @@ func wantPlatformHeaders(t *testing.T, r recorded, withBody bool) {
 		assert.Empty(t, r.Header.Get("Content-Type"))
 	}
 	assert.Empty(t, r.Query)
+	return r
 }
 
 // bodyFields decodes a request body into its fields.
@@ -117,12 +124,8 @@ func TestAgentsCreate(t *testing.T) {
 				require.NoError(t, err)
 				wantFixtureAgent(t, a)
 
-				reqs := h.requests()
-				require.Len(t, reqs, 1)
-				assert.Equal(t, "POST", reqs[0].Method)
-				assert.Equal(t, "/v1/agents", reqs[0].Path)
-				wantPlatformHeaders(t, reqs[0], true)
-				assert.Equal(t, tt.want, bodyFields(t, reqs[0].Body))
+				r := wantPlatformCall(t, h, "POST", "/v1/agents", true)
+				assert.Equal(t, tt.want, bodyFields(t, r.Body))
 			})
 		}
 	}
@@ -191,11 +194,7 @@ func TestAgentsGet(t *testing.T) {
 			require.NoError(t, err)
 			wantFixtureAgent(t, a)
 
-			reqs := h.requests()
-			require.Len(t, reqs, 1)
-			assert.Equal(t, "GET", reqs[0].Method)
-			assert.Equal(t, agentPath, reqs[0].Path)
-			wantPlatformHeaders(t, reqs[0], false)
+			wantPlatformCall(t, h, "GET", agentPath, false)
 		})
 	}
 }
@@ -288,11 +287,7 @@ func TestAgentsList(t *testing.T) {
 			assert.Equal(t, "Bird facts", agents[1].Title)
 			assert.True(t, agents[1].Public, "left out: the server's default")
 
-			reqs := h.requests()
-			require.Len(t, reqs, 1)
-			assert.Equal(t, "GET", reqs[0].Method)
-			assert.Equal(t, "/v1/agents", reqs[0].Path)
-			wantPlatformHeaders(t, reqs[0], false)
+			wantPlatformCall(t, h, "GET", "/v1/agents", false)
 		})
 	}
 	for _, body := range []string{`[]`, `{"data":[]}`} {
@@ -346,12 +341,8 @@ func TestAgentsUpdate(t *testing.T) {
 				require.NoError(t, err)
 				wantFixtureAgent(t, a)
 
-				reqs := h.requests()
-				require.Len(t, reqs, 1)
-				assert.Equal(t, "PATCH", reqs[0].Method)
-				assert.Equal(t, agentPath, reqs[0].Path)
-				wantPlatformHeaders(t, reqs[0], true)
-				assert.Equal(t, tt.want, bodyFields(t, reqs[0].Body))
+				r := wantPlatformCall(t, h, "PATCH", agentPath, true)
+				assert.Equal(t, tt.want, bodyFields(t, r.Body))
 			})
 		}
 	}
@@ -411,11 +402,7 @@ func TestAgentsDelete(t *testing.T) {
 			h.on("DELETE", agentPath, reply(200, body))
 			require.NoError(t, h.c.Agents.Delete(context.Background(), agentID))
 
-			reqs := h.requests()
-			require.Len(t, reqs, 1)
-			assert.Equal(t, "DELETE", reqs[0].Method)
-			assert.Equal(t, agentPath, reqs[0].Path)
-			wantPlatformHeaders(t, reqs[0], false)
+			wantPlatformCall(t, h, "DELETE", agentPath, false)
 		})
 	}
 	t.Run("unknown agent", func(t *testing.T) {

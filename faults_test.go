@@ -118,6 +118,7 @@ func TestFaultStallAfterHeaders(t *testing.T) {
 		}, context.DeadlineExceeded},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			release := make(chan struct{})
 			h := newLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				faultNDJSONHeader(w)
@@ -194,6 +195,7 @@ func TestFaultPartialLineThenEOF(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			h := newLoopback(t, tc.handler)
 			c := h.c
 			s, err := faultStream(context.Background(), c, "agent")
@@ -277,6 +279,7 @@ func TestFaultRetryAfterBeyondLimit(t *testing.T) {
 			}},
 		} {
 			t.Run(tc.name+"/"+call.name, func(t *testing.T) {
+				t.Parallel()
 				h := newLoopback(t, numbered(func(_ int, w http.ResponseWriter) {
 					w.Header().Set(tc.header, tc.value)
 					faultStatus(w, http.StatusTooManyRequests)
@@ -314,6 +317,7 @@ func TestFaultIdempotentRetryResendsSameBody(t *testing.T) {
 		}, `{"active":false}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			h := newLoopback(t, numbered(func(n int, w http.ResponseWriter) {
 				if n == 0 {
 					faultStatus(w, http.StatusServiceUnavailable)
@@ -366,6 +370,7 @@ func TestFaultNonIdempotentNotRetriedAfter5xx(t *testing.T) {
 	for _, status := range []int{500, 502, 503, 504} {
 		for _, call := range calls {
 			t.Run(fmt.Sprintf("%s/%d", call.name, status), func(t *testing.T) {
+				t.Parallel()
 				h := newLoopback(t, numbered(func(_ int, w http.ResponseWriter) { faultStatus(w, status) }))
 				c := h.c
 
@@ -382,6 +387,7 @@ func TestFaultNonIdempotentNotRetriedAfter5xx(t *testing.T) {
 	// Control: the same answer to an idempotent call is retried until the
 	// retries run out, so the count above is the policy and not an accident.
 	t.Run("control GET", func(t *testing.T) {
+		t.Parallel()
 		h := newLoopback(t, numbered(func(_ int, w http.ResponseWriter) { faultStatus(w, http.StatusInternalServerError) }))
 		c := h.c
 		_, err := c.AgentRuns.Get(context.Background(), "r1")

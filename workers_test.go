@@ -182,6 +182,7 @@ func TestWorkersRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			api := newLoopback(t, newScript(t, step{call: tt.wantCall, header: answer, body: "ok"}))
 			client := api.c
 
@@ -226,6 +227,7 @@ func TestWorkersStreamingCallsAreNotRetriedAfterServerError(t *testing.T) {
 	}
 	for call, send := range calls {
 		t.Run(call, func(t *testing.T) {
+			t.Parallel()
 			api := newLoopback(t, newScript(t, step{call: call, status: http.StatusInternalServerError, body: `{"error":"worker crashed"}`}))
 			client, clock := api.c, api.clock
 

@@ -216,7 +216,7 @@ func TestConversationFollowsFiftyJobsByDefault(t *testing.T) {
 	require.ErrorIs(t, s.Err(), ErrTooManyJobs)
 	mu.Lock()
 	defer mu.Unlock()
-	assert.Len(t, puts, defaultMaxJobCycles)
+	assert.Len(t, puts, 50, "the default WithMaxJobCycles documents")
 
 	_, err = NewClient(WithoutEnvironment(), WithMaxJobCycles(0))
 	assert.ErrorContains(t, err, "WithMaxJobCycles")

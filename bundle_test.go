@@ -2,9 +2,6 @@ package toolhouse
 
 import (
 	"context"
-	"io"
-	"net/http"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,44 +13,28 @@ import (
 // body.
 func TestWorkerRunBundleIsAQueryParameter(t *testing.T) {
 	t.Parallel()
-	type sent struct {
-		method, url, body string
-	}
 	for _, tc := range []struct {
 		name   string
 		ndjson bool
 		params WorkerRunParams
-		want   sent
+		want   string // "METHOD path?query body", as harness.calls renders it
+		query  string
 	}{
 		{"stream with a message", true, WorkerRunParams{Message: "Hi", Bundle: "web & code"},
-			sent{"POST", testAgents + "/ndjson/agent-1?bundle=web+%26+code", `{"message":"Hi"}`}},
+			`POST /ndjson/agent-1 {"message":"Hi"}`, "bundle=web+%26+code"},
 		{"text with only a bundle", false, WorkerRunParams{Bundle: "default"},
-			sent{"POST", testAgents + "/agent-1?bundle=default", ``}},
+			`POST /agent-1`, "bundle=default"},
 		{"no bundle, no query string", true, WorkerRunParams{Message: "Hi"},
-			sent{"POST", testAgents + "/ndjson/agent-1", `{"message":"Hi"}`}},
+			`POST /ndjson/agent-1 {"message":"Hi"}`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
-			var (
-				mu  sync.Mutex
-				got []sent
-			)
-			record := func(req *http.Request) (*http.Response, error) {
-				var body []byte
-				if req.Body != nil {
-					body, _ = io.ReadAll(req.Body)
-				}
-				mu.Lock()
-				got = append(got, sent{req.Method, req.URL.String(), string(body)})
-				mu.Unlock()
-				return reply(200, "", headerRunID, "run-1")(req)
-			}
 			path := "/agent-1"
 			if tc.ndjson {
 				path = "/ndjson/agent-1"
 			}
-			h.on("POST", testAgents+path, record)
+			h.on("POST", testAgents+path, reply(200, "", headerRunID, "run-1"))
 
 			ctx := context.Background()
 			if tc.ndjson {
@@ -65,9 +46,8 @@ func TestWorkerRunBundleIsAQueryParameter(t *testing.T) {
 				require.NoError(t, err)
 				require.NoError(t, text.Close())
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			assert.Equal(t, []sent{tc.want}, got)
+			assert.Equal(t, []string{tc.want}, h.calls())
+			assert.Equal(t, tc.query, h.requests()[0].Query)
 		})
 	}
 }

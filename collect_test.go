@@ -20,14 +20,6 @@ import (
 // run of the platform documents and the demo agent's background job, in the
 // Vercel AI SDK stream parts the Workers API sends.
 
-// workerStream returns a recorded stream of testdata/workers.
-func workerStream(t testing.TB, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "workers", name))
-	require.NoError(t, err)
-	return string(b)
-}
-
 // collectOne answers POST /ndjson/agent-1 with body (and the headers), and
 // collects what Workers.Stream returns.
 func collectOne(t *testing.T, body string, header map[string]string) (*Answer, error) {
@@ -139,17 +131,10 @@ func TestCollectStopsAtAnErrorEventAndCloses(t *testing.T) {
 		answer *Answer
 		err    error
 	}
-	done := make(chan result, 1)
-	go func() {
+	got := returnsWithin(t, "Collect after the error event", func() result {
 		a, err := stream.Collect()
-		done <- result{a, err}
-	}()
-	var got result
-	select {
-	case got = <-done:
-	case <-time.After(hangGuard):
-		t.Fatal("Collect read on after the error event")
-	}
+		return result{a, err}
+	})
 	assert.Equal(t, &Answer{
 		RunID: "run-1",
 		Text: "I'll help you generate and send a random pet fact! Let me follow your steps:\n\n" +

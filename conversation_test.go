@@ -115,20 +115,14 @@ func TestConversationCloseEndsAWaitAtOnce(t *testing.T) {
 				require.Equal(t, EventJobFinished, s.Current().Type)
 			}
 
-			next := make(chan bool, 1)
-			go func() { next <- s.Next() }()
+			next := inBackground(t, "the Next waiting when Close came", s.Next)
 			select {
 			case <-arrived:
 			case <-time.After(hangGuard):
 				t.Fatal("the request to block in never came")
 			}
 			require.NoError(t, s.Close())
-			select {
-			case ok := <-next:
-				assert.False(t, ok, "Next ends with Close")
-			case <-time.After(hangGuard):
-				t.Fatal("Close did not end the Next that waits")
-			}
+			assert.False(t, next(), "Next ends with Close")
 			assert.NoError(t, s.Err(), "after Close, Err reports no error, as documented")
 			assert.False(t, s.Next())
 			assert.NoError(t, s.Close())
@@ -222,7 +216,7 @@ func TestConversationFollowsFiftyJobsByDefault(t *testing.T) {
 	require.ErrorIs(t, s.Err(), ErrTooManyJobs)
 	mu.Lock()
 	defer mu.Unlock()
-	assert.Len(t, puts, defaultMaxJobCycles)
+	assert.Len(t, puts, 50, "the default WithMaxJobCycles documents")
 
 	_, err = NewClient(WithoutEnvironment(), WithMaxJobCycles(0))
 	assert.ErrorContains(t, err, "WithMaxJobCycles")

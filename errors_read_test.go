@@ -100,20 +100,15 @@ func TestTextStreamCloseDuringRead(t *testing.T) {
 	_, err = io.ReadAtLeast(text, buf, len("Hello, "))
 	require.NoError(t, err)
 
-	read := make(chan error, 1)
-	go func() {
+	read := inBackground(t, "the Read before Close", func() error {
 		_, err := text.Read(buf) // blocks: the server sends nothing more
-		read <- err
-	}()
+		return err
+	})
 	time.Sleep(time.Millisecond) // let the Read block; the result is the same if it has not yet
 	require.NoError(t, text.Close())
-	select {
-	case err := <-read:
-		require.ErrorIs(t, err, os.ErrClosed)
-		assert.Equal(t, "toolhouse: read from a TextStream after its Close", err.Error())
-	case <-time.After(hangGuard):
-		t.Fatal("Close did not end the Read")
-	}
+	err = read()
+	require.ErrorIs(t, err, os.ErrClosed)
+	assert.Equal(t, "toolhouse: read from a TextStream after its Close", err.Error())
 }
 
 func TestDecodeErrorOfA2xxShowsTheURL(t *testing.T) {

@@ -3,7 +3,9 @@ package toolhouse
 // The test fixture: a client under test (harness) on a fake clock, talking
 // to httpmock (newHarness) or to a loopback server (newLoopback), with
 // every request it sends recorded; a scripted loopback server (script);
-// and the payloads of testdata/.
+// the guard against a call that hangs (returnsWithin, inBackground); a
+// caller's deadline that passes on the test's word (expiringContext); and
+// the payloads of testdata/.
 
 import (
 	"bytes"
@@ -318,6 +320,59 @@ func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, st.body)
 }
 
+// inBackground starts call in a goroutine and returns the wait for its
+// result, which fails the test if call has not returned after hangGuard:
+// what names the call in that failure.
+func inBackground[T any](t testing.TB, what string, call func() T) (wait func() T) {
+	done := make(chan T, 1)
+	go func() { done <- call() }()
+	return func() T {
+		t.Helper()
+		select {
+		case v := <-done:
+			return v
+		case <-time.After(hangGuard):
+			t.Fatalf("%s never returned", what)
+			var zero T
+			return zero
+		}
+	}
+}
+
+// returnsWithin returns call's result, failing the test instead of hanging
+// if call has not returned after hangGuard.
+func returnsWithin[T any](t testing.TB, what string, call func() T) T {
+	t.Helper()
+	return inBackground(t, what, call)()
+}
+
+// expiringContext is a caller's context whose deadline passes when the
+// test calls expire, not on a real clock: Done is then closed and Err is
+// context.DeadlineExceeded.
+type expiringContext struct {
+	context.Context // no deadline, no values
+	done            chan struct{}
+	once            sync.Once
+}
+
+func newExpiringContext() *expiringContext {
+	return &expiringContext{Context: context.Background(), done: make(chan struct{})}
+}
+
+func (c *expiringContext) Done() <-chan struct{} { return c.done }
+
+func (c *expiringContext) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+// expire makes the deadline pass; later calls do nothing.
+func (c *expiringContext) expire() { c.once.Do(func() { close(c.done) }) }
+
 // checkLeaks fails the test if it leaves a goroutine behind. Call it
 // first: the check then runs after the servers' own cleanups.
 func checkLeaks(t *testing.T) {
@@ -339,6 +394,14 @@ func fixtureData(t testing.TB, name string) json.RawMessage {
 	var env struct{ Data json.RawMessage }
 	require.NoError(t, json.Unmarshal([]byte(fixture(t, name)), &env))
 	return env.Data
+}
+
+// workerStream returns a recorded answer (or history) of testdata/workers.
+func workerStream(t testing.TB, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "workers", name))
+	require.NoError(t, err)
+	return string(b)
 }
 
 // numbered is a handler that answers the nth request (from 0) with

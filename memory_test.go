@@ -181,11 +181,8 @@ func TestMaxResponseSize(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var read atomic.Int64
-			srv := newLoopback(t, tt.handler).srv
-			tr := http.DefaultTransport.(*http.Transport).Clone()
-			t.Cleanup(tr.CloseIdleConnections)
-			h := loopbackTo(t, srv, WithMaxResponseSize(limit))
-			h.next = countingTransport{next: tr, read: &read}
+			h := newLoopback(t, tt.handler, WithMaxResponseSize(limit))
+			h.next = countingTransport{next: h.next, read: &read}
 			c := h.client(t)
 
 			_, err := c.AgentRuns.Get(context.Background(), "r1")
@@ -196,7 +193,7 @@ func TestMaxResponseSize(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "1000 bytes", "the error names the limit")
 			assert.Contains(t, err.Error(), "WithMaxResponseSize", "and the option that sets it")
-			assert.Contains(t, err.Error(), "GET "+srv.URL+"/v1/agent-runs/r1")
+			assert.Contains(t, err.Error(), "GET "+h.srv.URL+"/v1/agent-runs/r1")
 			assert.LessOrEqual(t, read.Load(), int64(limit+1), "the client read at most one byte past the limit")
 			assert.Len(t, h.requests(), 1, "a body too large is not a transient failure: no retry")
 		})

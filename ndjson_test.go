@@ -879,7 +879,7 @@ func TestEventStreamAllBreakCloses(t *testing.T) {
 	assert.True(t, body.closed.Load(), "breaking out of All closes the body")
 	select {
 	case <-gone:
-	case <-time.After(10 * time.Second):
+	case <-time.After(hangGuard):
 		t.Fatal("the server never saw the connection go")
 	}
 	require.False(t, s.Next())
@@ -917,16 +917,10 @@ func TestEventStreamContextCancelEndsBlockedNext(t *testing.T) {
 	s := newEventStream(resp, DefaultMaxLineSize)
 	defer s.Close()
 	require.True(t, s.Next())
-	result := make(chan bool)
-	go func() { result <- s.Next() }()
+	next := inBackground(t, "the Next before the cancel", s.Next)
 	cancel()
-	select {
-	case ok := <-result:
-		require.False(t, ok)
-		require.ErrorIs(t, s.Err(), context.Canceled)
-	case <-time.After(10 * time.Second):
-		t.Fatal("Next stayed blocked after the context was cancelled")
-	}
+	require.False(t, next())
+	require.ErrorIs(t, s.Err(), context.Canceled)
 }
 
 func TestEventStreamCloseEndsBlockedNext(t *testing.T) {
@@ -938,16 +932,10 @@ func TestEventStreamCloseEndsBlockedNext(t *testing.T) {
 	})
 	s := newEventStream(resp, DefaultMaxLineSize)
 	require.True(t, s.Next())
-	result := make(chan bool)
-	go func() { result <- s.Next() }()
+	next := inBackground(t, "the Next before Close", s.Next)
 	require.NoError(t, s.Close())
-	select {
-	case ok := <-result:
-		require.False(t, ok)
-		require.NoError(t, s.Err(), "the caller's own Close is not an error")
-	case <-time.After(10 * time.Second):
-		t.Fatal("Next stayed blocked after Close")
-	}
+	require.False(t, next())
+	require.NoError(t, s.Err(), "the caller's own Close is not an error")
 }
 
 func TestEventStreamLineLimit(t *testing.T) {
@@ -1158,6 +1146,7 @@ func hugeLine(n int) io.Reader {
 		strings.NewReader(tail))
 }
 
+// repeatByte is a reader that never ends, of one byte over and over.
 type repeatByte byte
 
 func (b repeatByte) Read(p []byte) (int, error) {

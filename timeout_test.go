@@ -38,21 +38,6 @@ func stalledAfter(status int, start string) http.HandlerFunc {
 	}
 }
 
-// returnsWithin runs call, failing the test if it has not returned after
-// hangGuard.
-func returnsWithin(t *testing.T, call func() error) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- call() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(hangGuard):
-		t.Fatal("the call never returned")
-		return nil
-	}
-}
-
 // assertTimedOut checks the error of an attempt cut by WithRequestTimeout.
 func assertTimedOut(t *testing.T, err error, d time.Duration) {
 	t.Helper()
@@ -107,7 +92,7 @@ func TestRequestTimeoutEndsAStalledCall(t *testing.T) {
 			t.Parallel()
 			h := newLoopback(t, tt.handler, WithRequestTimeout(d))
 			h.clock.fireAfter = time.Millisecond // each attempt's timeout runs out at once
-			err := returnsWithin(t, func() error { return tt.call(h.c) })
+			err := returnsWithin(t, "the call", func() error { return tt.call(h.c) })
 			if tt.name == "Workers.Get, error body stalls" {
 				// The status came in time; what the cut body held is kept.
 				var apiErr *APIError
@@ -176,7 +161,7 @@ func TestRequestTimeoutCutsAStreamWaitingForHeaders(t *testing.T) {
 		<-arrived
 		h.clock.fireTimers()
 	}()
-	err := returnsWithin(t, func() error {
+	err := returnsWithin(t, "the call", func() error {
 		_, err := h.c.Workers.Stream(context.Background(), "agent-1", WorkerRunParams{})
 		return err
 	})
@@ -193,11 +178,14 @@ func TestRequestTimeoutOption(t *testing.T) {
 	_, err = NewClient(WithoutEnvironment(), WithRequestTimeout(-time.Second))
 	assert.ErrorContains(t, err, "WithRequestTimeout")
 
-	// 0 turns the bound off: only the caller's context ends the call.
-	h := newLoopback(t, http.HandlerFunc(stalled), WithRequestTimeout(0))
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	err = returnsWithin(t, func() error { _, err := h.c.AgentRuns.List(ctx); return err })
+	// 0 turns the bound off: only the caller's context ends the call, here
+	// a deadline that passes once the request is in.
+	ctx := newExpiringContext()
+	h := newLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx.expire()
+		stalled(w, r)
+	}), WithRequestTimeout(0))
+	err = returnsWithin(t, "the call", func() error { _, err := h.c.AgentRuns.List(ctx); return err })
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.NotContains(t, err.Error(), "WithRequestTimeout", "the caller's deadline ended it")
 	assert.Len(t, h.requests(), 1, "a call whose context ended is not retried")

@@ -3,10 +3,9 @@ package toolhouse
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -33,11 +32,9 @@ func trace(t *testing.T, s *EventStream) []string {
 // pacedAnswer answers at once with header and no body, then writes each
 // piece sent on pieces (flushed), until pieces is closed. An unbuffered
 // pieces channel lets the test read one piece before the next is written.
-func pacedAnswer(header map[string]string, pieces <-chan string, got chan<- *http.Request) http.HandlerFunc {
+func pacedAnswer(header map[string]string, pieces <-chan string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(strings.NewReader(string(body)))
-		got <- r
+		_, _ = io.Copy(io.Discard, r.Body)
 		for k, v := range header {
 			w.Header()[k] = []string{v}
 		}
@@ -60,12 +57,11 @@ func pacedAnswer(header map[string]string, pieces <-chan string, got chan<- *htt
 
 func TestWorkersRunStreamsTextAsItArrives(t *testing.T) {
 	checkLeaks(t)
-	pieces, got := make(chan string), make(chan *http.Request, 1)
+	pieces := make(chan string)
 	// Lower-case header names, as the Workers API sends them: they are read
 	// case-insensitively.
-	srv := httptest.NewServer(pacedAnswer(map[string]string{"x-toolhouse-run-id": "run-1"}, pieces, got))
-	t.Cleanup(srv.Close)
-	client := loopbackTo(t, srv, WithAPIKey("")).c
+	h := newLoopback(t, pacedAnswer(map[string]string{"x-toolhouse-run-id": "run-1"}, pieces), WithAPIKey(""))
+	client := h.c
 
 	text, err := client.Workers.Run(context.Background(), "agent-1", WorkerRunParams{Message: "Find discounts on wide-angle displays"})
 	require.NoError(t, err)
@@ -75,10 +71,11 @@ func TestWorkersRunStreamsTextAsItArrives(t *testing.T) {
 	assert.Equal(t, "run-1", text.RunID())
 	assert.Empty(t, text.JobID())
 
-	req := <-got
-	body, _ := io.ReadAll(req.Body)
-	assert.Equal(t, "POST /agent-1", req.Method+" "+req.URL.Path)
-	assert.JSONEq(t, `{"message":"Find discounts on wide-angle displays"}`, string(body))
+	reqs := h.requests()
+	require.Len(t, reqs, 1)
+	req := reqs[0]
+	assert.Equal(t, "POST /agent-1", req.Method+" "+req.Path)
+	assert.JSONEq(t, `{"message":"Find discounts on wide-angle displays"}`, string(req.Body))
 	assert.Equal(t, "application/json", req.Header.Get("Content-Type"))
 	assert.True(t, strings.HasPrefix(req.Header.Get("User-Agent"), "toolhouse-go/"), req.Header.Get("User-Agent"))
 	assert.NotContains(t, req.Header, "Authorization", "a public agent gets no Authorization header")
@@ -97,13 +94,12 @@ func TestWorkersRunStreamsTextAsItArrives(t *testing.T) {
 
 func TestWorkersStreamDeliversEventsAsTheyArrive(t *testing.T) {
 	checkLeaks(t)
-	pieces, got := make(chan string), make(chan *http.Request, 1)
-	srv := httptest.NewServer(pacedAnswer(map[string]string{
+	pieces := make(chan string)
+	h := newLoopback(t, pacedAnswer(map[string]string{
 		"X-Toolhouse-Run-ID": "run-1",
 		"x-toolhouse-job-id": "job-1",
-	}, pieces, got))
-	t.Cleanup(srv.Close)
-	client := loopbackTo(t, srv, WithAPIKey("th-test-key")).c
+	}, pieces), WithAPIKey("th-test-key"))
+	client := h.c
 
 	stream, err := client.Workers.Stream(context.Background(), "agent-1", WorkerRunParams{Message: "Plot a histogram of data.csv"})
 	require.NoError(t, err)
@@ -113,8 +109,10 @@ func TestWorkersStreamDeliversEventsAsTheyArrive(t *testing.T) {
 	assert.Equal(t, "run-1", stream.RunID())
 	assert.Equal(t, "job-1", stream.JobID())
 
-	req := <-got
-	assert.Equal(t, "POST /ndjson/agent-1", req.Method+" "+req.URL.Path)
+	reqs := h.requests()
+	require.Len(t, reqs, 1)
+	req := reqs[0]
+	assert.Equal(t, "POST /ndjson/agent-1", req.Method+" "+req.Path)
 	assert.Equal(t, "Bearer th-test-key", req.Header.Get("Authorization"), "a private agent gets the key")
 
 	lines := []struct{ line, want string }{
@@ -184,6 +182,7 @@ func TestWorkersRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			api := newLoopback(t, newScript(t, step{call: tt.wantCall, header: answer, body: "ok"}))
 			client := api.c
 
@@ -228,6 +227,7 @@ func TestWorkersStreamingCallsAreNotRetriedAfterServerError(t *testing.T) {
 	}
 	for call, send := range calls {
 		t.Run(call, func(t *testing.T) {
+			t.Parallel()
 			api := newLoopback(t, newScript(t, step{call: call, status: http.StatusInternalServerError, body: `{"error":"worker crashed"}`}))
 			client, clock := api.c, api.clock
 
@@ -245,9 +245,8 @@ func TestWorkersStreamingCallsAreNotRetriedAfterServerError(t *testing.T) {
 
 func TestWorkersGetDecodesHistoryAndJob(t *testing.T) {
 	t.Parallel()
-	history, err := os.ReadFile("testdata/workers/history.json")
-	require.NoError(t, err)
-	api := newLoopback(t, newScript(t, step{call: "GET /agent-1/run-1", header: map[string]string{"x-toolhouse-job-id": "job-7"}, body: string(history)}))
+	api := newLoopback(t, newScript(t, step{call: "GET /agent-1/run-1", header: map[string]string{"x-toolhouse-job-id": "job-7"},
+		body: workerStream(t, "history.json")}))
 	client := api.c
 
 	run, err := client.Workers.Get(context.Background(), "agent-1", "run-1")
@@ -326,12 +325,10 @@ func TestWorkersWaitForJobHonoursRetryAfter(t *testing.T) {
 func TestWorkersWaitForJobStopsAtMaxWait(t *testing.T) {
 	t.Parallel()
 	// The job never ends; how many looks fit in MaxWait depends on the jitter.
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := newLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header()["x-toolhouse-job-id"] = []string{"job-1"}
 		_, _ = io.WriteString(w, `[]`)
-	}))
-	t.Cleanup(srv.Close)
-	h := loopbackTo(t, srv, WithAPIKey(""))
+	}), WithAPIKey(""))
 	client, clock := h.c, h.clock
 
 	run, err := client.Workers.WaitForJob(context.Background(), "agent-1", "run-1",
@@ -573,10 +570,8 @@ func TestConversationCancelledDuringJobWait(t *testing.T) {
 
 func TestWorkersCancelEndsABlockedRead(t *testing.T) {
 	checkLeaks(t)
-	pieces, got := make(chan string), make(chan *http.Request, 1)
-	srv := httptest.NewServer(pacedAnswer(map[string]string{"x-toolhouse-run-id": "run-1"}, pieces, got))
-	t.Cleanup(srv.Close)
-	client := loopbackTo(t, srv, WithAPIKey("")).c
+	pieces := make(chan string)
+	client := newLoopback(t, pacedAnswer(map[string]string{"x-toolhouse-run-id": "run-1"}, pieces), WithAPIKey("")).c
 
 	t.Run("TextStream.Read", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -584,7 +579,6 @@ func TestWorkersCancelEndsABlockedRead(t *testing.T) {
 		text, err := client.Workers.Run(ctx, "agent-1", WorkerRunParams{})
 		require.NoError(t, err)
 		defer text.Close()
-		<-got
 		pieces <- "partial"
 		buf := make([]byte, len("partial"))
 		_, err = io.ReadFull(text, buf)
@@ -599,7 +593,6 @@ func TestWorkersCancelEndsABlockedRead(t *testing.T) {
 		stream, err := client.Workers.Stream(ctx, "agent-1", WorkerRunParams{})
 		require.NoError(t, err)
 		defer stream.Close()
-		<-got
 		pieces <- `{"type":"text-delta","textDelta":"partial"}` + "\n"
 		require.True(t, stream.Next())
 
@@ -612,8 +605,7 @@ func TestWorkersCancelEndsABlockedRead(t *testing.T) {
 // Reads with a larger buffer: a reader that waits to fill its buffer fails.
 func readArrived(t *testing.T, r io.Reader, n int) string {
 	t.Helper()
-	done := make(chan string, 1)
-	go func() {
+	return returnsWithin(t, fmt.Sprintf("the Read of the %d bytes that arrived", n), func() string {
 		var got []byte
 		buf := make([]byte, 4096)
 		for len(got) < n {
@@ -623,31 +615,17 @@ func readArrived(t *testing.T, r io.Reader, n int) string {
 				break
 			}
 		}
-		done <- string(got)
-	}()
-	select {
-	case got := <-done:
-		return got
-	case <-time.After(5 * time.Second):
-		t.Fatalf("Read did not return the %d bytes that arrived", n)
-		return ""
-	}
+		return string(got)
+	})
 }
 
 // endsWithin runs blocked in a goroutine, cancels, and returns its error;
 // it fails the test if the cancellation does not end it promptly.
 func endsWithin(t *testing.T, cancel func(), blocked func() error) error {
 	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- blocked() }()
+	wait := inBackground(t, "the call blocked before the cancel", blocked)
 	cancel()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(5 * time.Second):
-		t.Fatal("the blocked call did not end after the context was cancelled")
-		return nil
-	}
+	return wait()
 }
 
 func TestWorkersStreamsCloseTwiceAndAfterError(t *testing.T) {

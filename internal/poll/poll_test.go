@@ -39,6 +39,7 @@ func after(n int, hint time.Duration, calls *int) Check {
 }
 
 func TestBackoffGrowsToTheCap(t *testing.T) {
+	t.Parallel()
 	clock := newFakeClock()
 	var calls int
 	err := clock.loop(Loop{Interval: time.Second, MaxInterval: 5 * time.Second}).Run(context.Background(), after(6, 0, &calls))
@@ -53,6 +54,7 @@ func TestBackoffGrowsToTheCap(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
+	t.Parallel()
 	clock := newFakeClock()
 	var calls int
 	require.NoError(t, clock.loop(Loop{}).Run(context.Background(), after(6, 0, &calls)))
@@ -64,6 +66,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestMaxIntervalBelowIntervalUsesInterval(t *testing.T) {
+	t.Parallel()
 	clock := newFakeClock()
 	var calls int
 	require.NoError(t, clock.loop(Loop{Interval: 4 * time.Second, MaxInterval: time.Second}).Run(context.Background(), after(3, 0, &calls)))
@@ -74,6 +77,7 @@ func TestMaxIntervalBelowIntervalUsesInterval(t *testing.T) {
 }
 
 func TestDoneAtOnceDoesNotSleep(t *testing.T) {
+	t.Parallel()
 	clock := newFakeClock()
 	var calls int
 	require.NoError(t, clock.loop(Loop{}).Run(context.Background(), after(1, 0, &calls)))
@@ -82,6 +86,7 @@ func TestDoneAtOnceDoesNotSleep(t *testing.T) {
 }
 
 func TestHint(t *testing.T) {
+	t.Parallel()
 	clock := newFakeClock()
 	var calls int
 	require.NoError(t, clock.loop(Loop{Interval: time.Second}).Run(context.Background(), after(2, 20*time.Second, &calls)))
@@ -100,6 +105,7 @@ func TestHint(t *testing.T) {
 }
 
 func TestMaxWaitTrimsTheLastDelay(t *testing.T) {
+	t.Parallel()
 	clock := newFakeClock()
 	var calls int
 	l := clock.loop(Loop{Interval: 4 * time.Second, MaxInterval: 4 * time.Second, MaxWait: 5 * time.Second})
@@ -112,6 +118,7 @@ func TestMaxWaitTrimsTheLastDelay(t *testing.T) {
 }
 
 func TestMaxWaitTrimsAHint(t *testing.T) {
+	t.Parallel()
 	clock := newFakeClock()
 	var calls int
 	err := clock.loop(Loop{MaxWait: 10 * time.Second}).Run(context.Background(), after(100, 30*time.Second, &calls))
@@ -121,6 +128,7 @@ func TestMaxWaitTrimsAHint(t *testing.T) {
 }
 
 func TestMaxWaitSucceedsOnTheFinalLook(t *testing.T) {
+	t.Parallel()
 	clock := newFakeClock()
 	var calls int
 	l := clock.loop(Loop{Interval: 4 * time.Second, MaxInterval: 4 * time.Second, MaxWait: 5 * time.Second})
@@ -128,6 +136,7 @@ func TestMaxWaitSucceedsOnTheFinalLook(t *testing.T) {
 }
 
 func TestMaxWaitCutsAStalledCheck(t *testing.T) {
+	t.Parallel()
 	l := Loop{MaxWait: 5 * time.Millisecond}
 	err := l.Run(context.Background(), func(ctx context.Context) (bool, time.Duration, error) {
 		<-ctx.Done()
@@ -137,6 +146,7 @@ func TestMaxWaitCutsAStalledCheck(t *testing.T) {
 }
 
 func TestContextCancel(t *testing.T) {
+	t.Parallel()
 	clock := newFakeClock()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -154,6 +164,7 @@ func TestContextCancel(t *testing.T) {
 }
 
 func TestRealSleepEndsWithTheContext(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		time.Sleep(2 * time.Millisecond)
@@ -166,6 +177,7 @@ func TestRealSleepEndsWithTheContext(t *testing.T) {
 }
 
 func TestCheckErrorStopsTheLoop(t *testing.T) {
+	t.Parallel()
 	clock := newFakeClock()
 	boom := errors.New("boom")
 	calls := 0

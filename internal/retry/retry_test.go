@@ -16,6 +16,7 @@ import (
 )
 
 func TestBackoffBounds(t *testing.T) {
+	t.Parallel()
 	// 0.5 s doubling to 8 s, less up to a quarter of jitter.
 	want := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second,
 		8 * time.Second, 8 * time.Second, 8 * time.Second}
@@ -32,6 +33,7 @@ func TestBackoffBounds(t *testing.T) {
 // A cap near the largest Duration ("no cap") must not let the doubling
 // wrap around to a negative delay, which would retry at once or panic.
 func TestBackoffDoesNotOverflowAHugeCap(t *testing.T) {
+	t.Parallel()
 	for _, base := range []time.Duration{time.Second, 1 << 62, math.MaxInt64} {
 		for attempt := range 70 {
 			d := Backoff(attempt, base, math.MaxInt64)
@@ -41,6 +43,7 @@ func TestBackoffDoesNotOverflowAHugeCap(t *testing.T) {
 }
 
 func TestBackoffJitters(t *testing.T) {
+	t.Parallel()
 	seen := map[time.Duration]bool{}
 	for range 50 {
 		seen[Backoff(3, DefaultBase, DefaultMax)] = true
@@ -49,6 +52,7 @@ func TestBackoffJitters(t *testing.T) {
 }
 
 func TestHint(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2025, 1, 15, 1, 46, 23, 0, time.UTC)
 	tests := []struct {
 		name   string
@@ -83,6 +87,7 @@ func TestHint(t *testing.T) {
 }
 
 func TestSleep(t *testing.T) {
+	t.Parallel()
 	assert.NoError(t, Sleep(context.Background(), time.Millisecond))
 	assert.NoError(t, Sleep(context.Background(), 0))
 	assert.NoError(t, Sleep(context.Background(), -time.Second))
@@ -105,6 +110,7 @@ func TestSleep(t *testing.T) {
 }
 
 func TestRetryableStatus(t *testing.T) {
+	t.Parallel()
 	for _, code := range []int{408, 429, 500, 502, 503, 504} {
 		assert.True(t, RetryableStatus(code), code)
 	}
@@ -114,6 +120,7 @@ func TestRetryableStatus(t *testing.T) {
 }
 
 func TestNotSentAndTransient(t *testing.T) {
+	t.Parallel()
 	dial := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
 	read := &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
 	dns := &net.DNSError{Err: "no such host", Name: "api.toolhouse.test"}

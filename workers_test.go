@@ -570,10 +570,15 @@ func TestConversationCancelledDuringJobWait(t *testing.T) {
 
 func TestWorkersCancelEndsABlockedRead(t *testing.T) {
 	checkLeaks(t)
-	pieces := make(chan string)
-	client := newLoopback(t, pacedAnswer(map[string]string{"x-toolhouse-run-id": "run-1"}, pieces), WithAPIKey("")).c
+	// Each case has its own server: a handler of the case before may still
+	// be running, and would take the next case's pieces.
+	answer := func(t *testing.T) (*Client, chan<- string) {
+		pieces := make(chan string)
+		return newLoopback(t, pacedAnswer(map[string]string{"x-toolhouse-run-id": "run-1"}, pieces), WithAPIKey("")).c, pieces
+	}
 
 	t.Run("TextStream.Read", func(t *testing.T) {
+		client, pieces := answer(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		text, err := client.Workers.Run(ctx, "agent-1", WorkerRunParams{})
@@ -588,6 +593,7 @@ func TestWorkersCancelEndsABlockedRead(t *testing.T) {
 		assert.ErrorIs(t, err, context.Canceled)
 	})
 	t.Run("EventStream.Next", func(t *testing.T) {
+		client, pieces := answer(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		stream, err := client.Workers.Stream(ctx, "agent-1", WorkerRunParams{})

@@ -43,14 +43,12 @@ const hangGuard = 10 * time.Second
 
 // fakeClock is a client's clock in tests: a sleep returns at once, moves
 // the fake time forward and is recorded. Its timers (the request timeout)
-// fire when the test says so (fireTimers), or, with fireAfter set, after
-// that much real time whatever their duration.
+// run out when the test says so (fireTimers).
 type fakeClock struct {
-	mu        sync.Mutex
-	now       time.Time
-	sleeps    []time.Duration
-	timers    []*fakeTimer
-	fireAfter time.Duration
+	mu     sync.Mutex
+	now    time.Time
+	sleeps []time.Duration
+	timers []*fakeTimer
 }
 
 // fakeTimer is one timer of a fakeClock: it runs f once, unless stopped
@@ -84,11 +82,7 @@ func (k *fakeClock) afterFunc(_ time.Duration, f func()) func() bool {
 	tm := &fakeTimer{f: f}
 	k.mu.Lock()
 	k.timers = append(k.timers, tm)
-	after := k.fireAfter
 	k.mu.Unlock()
-	if after > 0 {
-		time.AfterFunc(after, tm.fire)
-	}
 	return tm.stop
 }
 

@@ -38,6 +38,35 @@ func stalledAfter(status int, start string) http.HandlerFunc {
 	}
 }
 
+// timeRunsOut makes the client's request timeouts run out once the server
+// has stalled: as soon as a request has reached it (no headers will come),
+// or, with headersFirst, once the client holds the response's headers and
+// waits for the rest of the body.
+func timeRunsOut(h *harness, handler http.HandlerFunc, headersFirst bool) http.HandlerFunc {
+	if headersFirst {
+		return handler
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		h.clock.fireTimers()
+		handler(w, r)
+	}
+}
+
+// afterHeaders is a transport that calls f once a response's headers are
+// in.
+type afterHeaders struct {
+	next http.RoundTripper
+	f    func()
+}
+
+func (a afterHeaders) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := a.next.RoundTrip(req)
+	if err == nil {
+		a.f()
+	}
+	return resp, err
+}
+
 // assertTimedOut checks the error of an attempt cut by WithRequestTimeout.
 func assertTimedOut(t *testing.T, err error, d time.Duration) {
 	t.Helper()
@@ -58,41 +87,50 @@ func TestRequestTimeoutEndsAStalledCall(t *testing.T) {
 		handler http.HandlerFunc
 		call    func(c *Client) error
 		tries   int // requests sent: idempotent calls retry a timeout, once calls do not
+		// headersFirst: the response's headers come, then its body stalls.
+		headersFirst bool
 	}{
 		{"List, no headers", stalled, func(c *Client) error {
 			_, err := c.AgentRuns.List(context.Background())
 			return err
-		}, 1 + defaultMaxRetries},
+		}, 1 + defaultMaxRetries, false},
 		{"Get, body stalls", stalledAfter(http.StatusOK, `{"data":{"id":"r1",`), func(c *Client) error {
 			_, err := c.AgentRuns.Get(context.Background(), "r1")
 			return err
-		}, 1 + defaultMaxRetries},
+		}, 1 + defaultMaxRetries, true},
 		{"Workers.Get, error body stalls", stalledAfter(http.StatusNotFound, `{"detail":`), func(c *Client) error {
 			_, err := c.Workers.Get(context.Background(), "agent-1", "run-1")
 			return err
-		}, 1},
+		}, 1, true},
 		{"Schedules.Delete", stalled, func(c *Client) error {
 			return c.Schedules.Delete(context.Background(), "s1")
-		}, 1 + defaultMaxRetries},
+		}, 1 + defaultMaxRetries, false},
 		{"Create, sent once", stalled, func(c *Client) error {
 			_, err := c.AgentRuns.Create(context.Background(), AgentRunCreateParams{ChatID: "c1"})
 			return err
-		}, 1},
+		}, 1, false},
 		{"Stream, no headers", stalled, func(c *Client) error {
 			_, err := c.Workers.Stream(context.Background(), "agent-1", WorkerRunParams{Message: "hi"})
 			return err
-		}, 1},
+		}, 1, false},
 		{"Continue, no headers", stalled, func(c *Client) error {
 			_, err := c.Workers.Continue(context.Background(), "agent-1", "run-1", "hi")
 			return err
-		}, 1},
+		}, 1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := newLoopback(t, tt.handler, WithRequestTimeout(d))
-			h.clock.fireAfter = time.Millisecond // each attempt's timeout runs out at once
-			err := returnsWithin(t, "the call", func() error { return tt.call(h.c) })
+			var h *harness
+			h = newLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				timeRunsOut(h, tt.handler, tt.headersFirst)(w, r)
+			}), WithRequestTimeout(d))
+			c := h.c
+			if tt.headersFirst {
+				h.next = afterHeaders{next: h.next, f: h.clock.fireTimers}
+				c = h.client(t)
+			}
+			err := returnsWithin(t, "the call", func() error { return tt.call(c) })
 			if tt.name == "Workers.Get, error body stalls" {
 				// The status came in time; what the cut body held is kept.
 				var apiErr *APIError

@@ -139,9 +139,9 @@ const (
 // response whose body the caller must close. A non-2xx answer becomes an
 // *APIError, after the body (at most 1 MiB of it) has been read and
 // closed. Nothing is retried once a 2xx response arrived: a stream's body
-// is never replayed. The API key and the secrets never appear in the error.
-func (c *Client) send(req *http.Request, r replay, secrets ...string) (*http.Response, error) {
-	red := c.redactor(secrets...)
+// is never replayed. The API key never appears in the error.
+func (c *Client) send(req *http.Request, r replay) (*http.Response, error) {
+	red := c.redactor()
 	resp, _, err := c.sendRetrying(req, r, headersOnly, red)
 	return resp, red.scrub(err)
 }

@@ -299,10 +299,8 @@ func matchField(key []byte) int {
 		return fieldToolName
 	}
 	if len(key) < 4 || len(key) > 10 {
-		for _, c := range key {
-			if c == '\\' || c >= utf8.RuneSelf {
-				return fieldUnsure
-			}
+		if unsure(key) {
+			return fieldUnsure
 		}
 		return fieldNone
 	}

@@ -153,7 +153,7 @@ func (s *AgentRunsService) Wait(ctx context.Context, id string, opts *PollOption
 	if err := cmp.Or(checkContext(ctx), checkID("id", id)); err != nil {
 		return nil, err
 	}
-	loop, err := s.client.loop(ctx, opts)
+	loop, err := s.client.loop(opts)
 	if err != nil {
 		return nil, err
 	}

@@ -51,9 +51,8 @@ func (c *Client) attempt(req *http.Request, x exchange, red redactor) (*http.Res
 	b.release()
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
-			return resp, nil, fmt.Errorf("toolhouse: %s %s: the %d response's body is larger than %s, "+
-				"the limit set by WithMaxResponseSize", req.Method, redactURL(req.URL.String()), resp.StatusCode,
-				formatSize(c.maxResponseSize))
+			return resp, nil, requestError(req, "the %d response's body is larger than %s, "+
+				"the limit set by WithMaxResponseSize", resp.StatusCode, formatSize(c.maxResponseSize))
 		}
 		return resp, nil, b.explain(req, err)
 	}

@@ -63,9 +63,10 @@ type Client struct {
 // it after that.
 type config struct {
 	hc                  *http.Client
-	baseURL, agentsURL  sealedURL // nil until an option or NewClient sets them
-	key                 secret    // the API key, sealed; nil when there is none
-	keySource           string    // where the key came from, for errors about it
+	baseURL, agentsURL  sealedURL       // nil until an option or NewClient sets them
+	key                 secret          // the API key, sealed; nil when there is none
+	keySource           string          // where the key came from, for errors about it
+	red                 func() redactor // hides the key; sealed like it, and built once by NewClient
 	userAgent           string
 	maxRetries          int
 	retryBase, retryMax time.Duration
@@ -124,6 +125,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	if err := checkAPIKey(c.key.value(), c.keySource); err != nil {
 		return nil, err
 	}
+	c.red = keyRedactor(c.key)
 	c.hc = withRedirectPolicy(c.hc)
 	c.common.client = c
 	c.AgentRuns = (*AgentRunsService)(&c.common)

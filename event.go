@@ -214,6 +214,10 @@ const (
 // when it is an object, records in fields where the value of each known
 // top-level key lies (for a repeated key, the last one, as encoding/json
 // keeps).
+//
+// It walks the object itself rather than with jsonscan.Object, which the
+// run decoder uses: the callback per member cost 4% more instructions per
+// text-delta line and 2% per benchmark stream (callgrind).
 func scanEventLine(s *jsonscan.Scanner, line []byte, fields *[numFields]span) lineKind {
 	if len(line) == 0 || line[0] != '{' {
 		if s.Valid(line) != jsonscan.OK {
@@ -299,10 +303,8 @@ func matchField(key []byte) int {
 		return fieldToolName
 	}
 	if len(key) < 4 || len(key) > 10 {
-		for _, c := range key {
-			if c == '\\' || c >= utf8.RuneSelf {
-				return fieldUnsure
-			}
+		if unsure(key) {
+			return fieldUnsure
 		}
 		return fieldNone
 	}

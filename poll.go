@@ -1,7 +1,6 @@
 package toolhouse
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -53,11 +52,8 @@ func (c *Client) pollOptions(opts *PollOptions) (PollOptions, error) {
 }
 
 // loop turns the options into the poll loop of one wait, on the client's
-// clock. It also refuses a nil ctx, which the loop would panic on.
-func (c *Client) loop(ctx context.Context, opts *PollOptions) (poll.Loop, error) {
-	if err := checkContext(ctx); err != nil {
-		return poll.Loop{}, err
-	}
+// clock.
+func (c *Client) loop(opts *PollOptions) (poll.Loop, error) {
 	o, err := c.pollOptions(opts)
 	if err != nil {
 		return poll.Loop{}, err

@@ -16,18 +16,29 @@ const redacted = "[REDACTED]"
 // before a shorter one inside it.
 type redactor []*secretText
 
-// redactor returns the redactor of a call that carries extra secrets.
-func (c *Client) redactor(extra ...string) redactor {
+// keyRedactor returns the redactor of a call that carries no secrets of
+// its own, which hides the API key (if any). It is sealed in a closure like
+// the key, out of reach of reflection-based printers.
+func keyRedactor(key secret) func() redactor {
 	var r redactor
-	if c.key != nil {
-		r = append(r, c.key())
+	if key != nil {
+		r = redactor{key()}
 	}
+	return func() redactor { return r }
+}
+
+// redactor returns the redactor of a call: the client's own, built once by
+// NewClient, unless the call carries extra secrets (Secrets.Set), which a
+// redactor of its own hides too.
+func (c *Client) redactor(extra ...string) redactor {
+	r := slices.Clip(c.red()) // shared by every call: an append must copy it
+	own := len(r)
 	for _, s := range extra {
 		if s != "" {
 			r = append(r, newSecret(s)())
 		}
 	}
-	if len(r) > 1 {
+	if len(r) > own {
 		slices.SortStableFunc(r, func(a, b *secretText) int { return len(b.text) - len(a.text) })
 	}
 	return r

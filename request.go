@@ -139,9 +139,9 @@ const (
 // response whose body the caller must close. A non-2xx answer becomes an
 // *APIError, after the body (at most 1 MiB of it) has been read and
 // closed. Nothing is retried once a 2xx response arrived: a stream's body
-// is never replayed. The API key and the secrets never appear in the error.
-func (c *Client) send(req *http.Request, r replay, secrets ...string) (*http.Response, error) {
-	red := c.redactor(secrets...)
+// is never replayed. The API key never appears in the error.
+func (c *Client) send(req *http.Request, r replay) (*http.Response, error) {
+	red := c.redactor()
 	resp, _, err := c.sendRetrying(req, r, headersOnly, red)
 	return resp, red.scrub(err)
 }
@@ -243,7 +243,13 @@ func readAPIError(resp *http.Response, red redactor) *APIError {
 // transportError names the request in an error from the HTTP client,
 // whose *url.Error would otherwise repeat the full URL.
 func transportError(req *http.Request, err error) error {
-	return fmt.Errorf("toolhouse: %s %s: %w", req.Method, redactURL(req.URL.String()), redactURLError(err))
+	return requestError(req, "%w", redactURLError(err))
+}
+
+// requestError is the error of one call: "toolhouse: METHOD URL: " and
+// what format says, the URL shown as redactURL shows it.
+func requestError(req *http.Request, format string, args ...any) error {
+	return fmt.Errorf("toolhouse: %s %s: "+format, append([]any{req.Method, redactURL(req.URL.String())}, args...)...)
 }
 
 func (c *Client) logAttempt(req *http.Request, resp *http.Response, attempt int, start time.Time, err error, red redactor) {
@@ -286,8 +292,7 @@ func (c *Client) do(ctx context.Context, e endpoint, v any) (*http.Response, err
 			// from a copy of the body without the secrets.
 			err = decodeError(red.redactBytes(body), v)
 		}
-		return resp, red.scrub(fmt.Errorf("toolhouse: %s %s: decoding the %d response: %w",
-			req.Method, redactURL(req.URL.String()), resp.StatusCode, err))
+		return resp, red.scrub(requestError(req, "decoding the %d response: %w", resp.StatusCode, err))
 	}
 	return resp, nil
 }

@@ -421,8 +421,8 @@ func is(key []byte, name string) bool {
 }
 
 // unsure reports whether encoding/json might match key to a field by rules
-// runDecoder does not model: escapes, or non-ASCII letters (it folds
-// "ſtatus" to "status").
+// the one-pass decoders (runDecoder, the event parser) do not model:
+// escapes, or non-ASCII letters (it folds "ſtatus" to "status").
 func unsure(key []byte) bool {
 	for _, c := range key {
 		if c == '\\' || c >= utf8.RuneSelf {

@@ -116,14 +116,15 @@ func (s *SchedulesService) TextToCron(ctx context.Context, text string) (string,
 	if strings.TrimSpace(text) == "" {
 		return "", &ArgumentError{Arg: "text", Reason: "must not be empty"}
 	}
-	cron, err := platformCall[string](ctx, s.client, endpoint{
+	e := endpoint{
 		method: http.MethodGet, path: []string{"v1", "schedules", "text-to-cron"},
 		query: struct {
 			Cron string `url:"cron"`
 		}{text}, replay: idempotent,
-	})
+	}
+	cron, err := platformCall[string](ctx, s.client, e)
 	if err == nil && cron == "" {
-		return "", errors.New("toolhouse: GET /v1/schedules/text-to-cron: the response has no cron expression")
+		return "", s.client.noObject(e, "the response has no cron expression")
 	}
 	return cron, err
 }

@@ -178,19 +178,16 @@ func jsonEscapeAt(b []byte) (rune, int) {
 	case 't':
 		return '\t', 2
 	case 'u':
-		r := jsonscan.Hex4(b[2:])
+		r := jsonscan.EscapedRune(b)
 		if r < 0 {
 			return 0, 0
 		}
 		if !utf16.IsSurrogate(r) {
 			return r, 6
 		}
-		if len(b) >= 12 && b[6] == '\\' && b[7] == 'u' {
-			if low := jsonscan.Hex4(b[8:]); low >= 0 {
-				if r = utf16.DecodeRune(r, low); r != utf8.RuneError {
-					return r, 12
-				}
-			}
+		// A low half that is missing or no escape (-1) decodes as an error.
+		if r = utf16.DecodeRune(r, jsonscan.EscapedRune(b[6:])); r != utf8.RuneError {
+			return r, 12
 		}
 	}
 	return 0, 0

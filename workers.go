@@ -223,7 +223,7 @@ func (s *WorkersService) waitForJob(ctx context.Context, agentID, runID string, 
 	if err := checkRun(ctx, agentID, runID); err != nil {
 		return nil, 0, err
 	}
-	loop, err := s.client.loop(ctx, opts)
+	loop, err := s.client.loop(opts)
 	if err != nil {
 		return nil, 0, err
 	}

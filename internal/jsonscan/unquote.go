@@ -35,10 +35,10 @@ func AppendUnquoted(dst, s []byte) []byte {
 			case 't':
 				dst = append(dst, '\t')
 			case 'u':
-				rr := Hex4(s[r+2:])
+				rr := hex4(s[r+2:])
 				r += 6
 				if utf16.IsSurrogate(rr) {
-					if dec := utf16.DecodeRune(rr, escapedRune(s[r:])); dec != utf8.RuneError {
+					if dec := utf16.DecodeRune(rr, EscapedRune(s[r:])); dec != utf8.RuneError {
 						dst = utf8.AppendRune(dst, dec)
 						r += 6
 						continue
@@ -69,17 +69,18 @@ func AppendUnquoted(dst, s []byte) []byte {
 	return dst
 }
 
-// escapedRune reads a \uXXXX escape at the start of s, or returns -1.
-func escapedRune(s []byte) rune {
+// EscapedRune reads a \uXXXX escape at the start of s, or returns -1. It
+// reads one escape: half of a surrogate pair comes back as it is.
+func EscapedRune(s []byte) rune {
 	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
 		return -1
 	}
-	return Hex4(s[2:])
+	return hex4(s[2:])
 }
 
-// Hex4 reads the four hex digits of a \u escape at the start of s, or
+// hex4 reads the four hex digits of a \u escape at the start of s, or
 // returns -1.
-func Hex4(s []byte) rune {
+func hex4(s []byte) rune {
 	if len(s) < 4 {
 		return -1
 	}

@@ -298,7 +298,7 @@ func (p *fakeProcess) stop(t *testing.T, sig os.Signal) int {
 // lines into the environment, use the SDK against it, stop it.
 func TestFakeBinary(t *testing.T) {
 	bin := buildFake(t)
-	fake := startFake(t, bin, "-job-time", "50ms")
+	fake := startFake(t, bin, "-job-time", "5ms")
 	assert.Equal(t, toolhousetest.DefaultAPIKey, fake.env["TOOLHOUSE_API_KEY"])
 
 	// As after `export $(...)`: the SDK takes everything from the

@@ -91,6 +91,18 @@ func decode[T any](t *testing.T, resp *http.Response) T {
 	return v
 }
 
+// validationErrors reads a FastAPI 422 answer: the entries of its
+// {"detail": [...]}, of which there is at least one.
+func validationErrors(t *testing.T, resp *http.Response) []fieldError {
+	t.Helper()
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	body := decode[struct {
+		Detail []fieldError `json:"detail"`
+	}](t, resp)
+	require.NotEmpty(t, body.Detail)
+	return body.Detail
+}
+
 // apiError asserts err is an *APIError with the status and message.
 func apiError(t *testing.T, err error, status int, message string) *toolhouse.APIError {
 	t.Helper()

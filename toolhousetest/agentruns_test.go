@@ -259,11 +259,7 @@ func TestAgentRunErrors(t *testing.T) {
 		{"bad callback", `{"chat_id": "` + DemoChatID + `", "callback_url": "nope"}`, "url_parsing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, err := http.NewRequestWithContext(testContext(t), http.MethodPost, srv.BaseURL()+"/v1/agent-runs", strings.NewReader(tc.body))
-			require.NoError(t, err)
-			req.Header.Set("Authorization", "Bearer "+srv.APIKey())
-			resp, err := srv.HTTPClient().Do(req)
-			require.NoError(t, err)
+			resp := call(t, srv, http.MethodPost, srv.BaseURL()+"/v1/agent-runs", srv.APIKey(), json.RawMessage(tc.body))
 			first := validationErrors(t, resp)[0]
 			assert.Equal(t, tc.wantType, first.Type)
 			assert.Equal(t, "body", first.Loc[0])

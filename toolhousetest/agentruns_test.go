@@ -259,18 +259,10 @@ func TestAgentRunErrors(t *testing.T) {
 		{"bad callback", `{"chat_id": "` + DemoChatID + `", "callback_url": "nope"}`, "url_parsing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, err := http.NewRequestWithContext(testContext(t), http.MethodPost, srv.BaseURL()+"/v1/agent-runs", strings.NewReader(tc.body))
-			require.NoError(t, err)
-			req.Header.Set("Authorization", "Bearer "+srv.APIKey())
-			resp, err := srv.HTTPClient().Do(req)
-			require.NoError(t, err)
-			require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
-			body := decode[struct {
-				Detail []fieldError `json:"detail"`
-			}](t, resp)
-			require.NotEmpty(t, body.Detail)
-			assert.Equal(t, tc.wantType, body.Detail[0].Type)
-			assert.Equal(t, "body", body.Detail[0].Loc[0])
+			resp := call(t, srv, http.MethodPost, srv.BaseURL()+"/v1/agent-runs", srv.APIKey(), json.RawMessage(tc.body))
+			first := validationErrors(t, resp)[0]
+			assert.Equal(t, tc.wantType, first.Type)
+			assert.Equal(t, "body", first.Loc[0])
 		})
 	}
 }

@@ -51,13 +51,18 @@ func testContext(t *testing.T) context.Context {
 }
 
 // call sends a raw request; key "" sends no Authorization header, and a
-// nil body sends none.
+// nil body sends none. A json.RawMessage body is sent byte for byte, even
+// when it is not JSON; any other is encoded.
 func call(t *testing.T, srv *Server, method, url, key string, body any) *http.Response {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
-		b, err := json.Marshal(body)
-		require.NoError(t, err)
+		b, raw := body.(json.RawMessage)
+		if !raw {
+			var err error
+			b, err = json.Marshal(body)
+			require.NoError(t, err)
+		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(testContext(t), method, url, rd)
@@ -89,6 +94,18 @@ func decode[T any](t *testing.T, resp *http.Response) T {
 	var v T
 	require.NoError(t, json.Unmarshal(readBody(t, resp), &v), "body must be JSON")
 	return v
+}
+
+// validationErrors reads a FastAPI 422 answer: the entries of its
+// {"detail": [...]}, of which there is at least one.
+func validationErrors(t *testing.T, resp *http.Response) []fieldError {
+	t.Helper()
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	body := decode[struct {
+		Detail []fieldError `json:"detail"`
+	}](t, resp)
+	require.NotEmpty(t, body.Detail)
+	return body.Detail
 }
 
 // apiError asserts err is an *APIError with the status and message.

@@ -50,9 +50,8 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	_, known := s.chat(chatID)
-	s.mu.Unlock()
-	if !known {
+	if _, known := s.chat(chatID); !known {
+		s.mu.Unlock()
 		writeDetail(w, http.StatusForbidden, "Invalid chat ID or chat does not belong to user")
 		return
 	}
@@ -68,7 +67,6 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 	if hasTH {
 		sc.ToolhouseID = thID
 	}
-	s.mu.Lock()
 	s.schedules.add(sc.ID, sc)
 	v := *sc
 	s.mu.Unlock()

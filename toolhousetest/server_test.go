@@ -1,7 +1,7 @@
 package toolhousetest
 
 import (
-	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -205,31 +205,19 @@ func TestRequestBodiesAreBounded(t *testing.T) {
 	t.Parallel()
 	srv, _ := start(t)
 	// {"message":"xxx…"} of exactly 1 MiB is fine; one byte more is not.
-	fill := func(n int) []byte {
-		return []byte(`{"message":"` + strings.Repeat("x", n-len(`{"message":""}`)) + `"}`)
-	}
-	post := func(url string, body []byte, key string) *http.Response {
-		req, err := http.NewRequestWithContext(testContext(t), http.MethodPost, url, bytes.NewReader(body))
-		require.NoError(t, err)
-		req.Header.Set("Content-Type", "application/json")
-		if key != "" {
-			req.Header.Set("Authorization", "Bearer "+key)
-		}
-		resp, err := srv.HTTPClient().Do(req)
-		require.NoError(t, err)
-		t.Cleanup(func() { resp.Body.Close() })
-		return resp
+	fill := func(n int) json.RawMessage {
+		return json.RawMessage(`{"message":"` + strings.Repeat("x", n-len(`{"message":""}`)) + `"}`)
 	}
 
-	resp := post(srv.AgentsURL()+"/"+DemoAgentID, fill(1<<20), "")
+	resp := call(t, srv, http.MethodPost, srv.AgentsURL()+"/"+DemoAgentID, "", fill(1<<20))
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	readBody(t, resp)
 
-	resp = post(srv.AgentsURL()+"/"+DemoAgentID, fill(1<<20+1), "")
+	resp = call(t, srv, http.MethodPost, srv.AgentsURL()+"/"+DemoAgentID, "", fill(1<<20+1))
 	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
 	assert.JSONEq(t, `{"error":"Request body too large: the limit is 1048576 bytes"}`, string(readBody(t, resp)))
 
-	resp = post(srv.BaseURL()+"/v1/agent-runs", fill(1<<20+1), srv.APIKey())
+	resp = call(t, srv, http.MethodPost, srv.BaseURL()+"/v1/agent-runs", srv.APIKey(), fill(1<<20+1))
 	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
 	assert.JSONEq(t, `{"detail":"Request body too large: the limit is 1048576 bytes"}`, string(readBody(t, resp)))
 

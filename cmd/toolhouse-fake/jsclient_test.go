@@ -57,6 +57,12 @@ func TestOfficialJSClient(t *testing.T) {
 	script, err := filepath.Abs(filepath.Join("testdata", "jsclient.mjs"))
 	require.NoError(t, err)
 
+	// The job must outlast the script's first answer and its early
+	// message: 70 to 150ms from sending the first to the 409 of the second
+	// on an idle machine (Node's first request included), several times
+	// that on a loaded one. An early message that came after the job would
+	// be taken as the resume and fail the test, so the job runs a second
+	// of the wall clock, which the script waits out once.
 	const jobTime = time.Second
 	fake := startFake(t, buildFake(t), "-job-time", jobTime.String())
 	cmd := exec.CommandContext(testContext(t), node, script)

@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,12 +23,22 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/toolhouseai/toolhouse-go"
+	"github.com/toolhouseai/toolhouse-go/internal/clitest"
 	"github.com/toolhouseai/toolhouse-go/toolhousetest"
 )
 
+// fakeBinary is the command, built once for the tests that run it as a
+// program of its own.
+var fakeBinary = &clitest.Binary{Name: "toolhouse-fake"}
+
 // TestMain fails the package when a test leaves goroutines behind, such as
 // a fake that run did not close.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		fakeBinary.Remove()
+		os.Exit(code)
+	}))
+}
 
 var envLine = regexp.MustCompile(`^(TOOLHOUSE_API_URL|TOOLHOUSE_AGENTS_URL|TOOLHOUSE_API_KEY)=(.+)$`)
 
@@ -226,29 +235,12 @@ type fakeProcess struct {
 	cmd    *exec.Cmd
 	env    map[string]string
 	stdout *bufio.Reader
-	stderr *lockedBuffer
-	done   chan struct{} // closed when the process has exited
+	stderr *clitest.Buffer // the process's stderr, while the test reads it
+	done   chan struct{}   // closed when the process has exited
 }
 
-// lockedBuffer collects the process's stderr while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// buildFake builds the command into a temporary directory.
+// buildFake returns the built command, or skips the test where it cannot
+// be built or stopped as the tests stop it.
 func buildFake(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
@@ -257,14 +249,10 @@ func buildFake(t *testing.T) string {
 	if runtime.GOOS == "windows" {
 		t.Skip("stops the fake with SIGTERM and SIGINT, which Windows cannot send")
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
+	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("the go command is not on PATH to build cmd/toolhouse-fake")
 	}
-	bin := filepath.Join(t.TempDir(), "toolhouse-fake")
-	out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
+	return fakeBinary.Path(t)
 }
 
 // startFake starts the built command and reads its three lines. It is
@@ -272,7 +260,7 @@ func buildFake(t *testing.T) string {
 func startFake(t *testing.T, bin string, args ...string) *fakeProcess {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	p := &fakeProcess{cmd: exec.CommandContext(ctx, bin, args...), stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p := &fakeProcess{cmd: exec.CommandContext(ctx, bin, args...), stderr: &clitest.Buffer{}, done: make(chan struct{})}
 	p.cmd.Stderr = p.stderr
 	out, err := p.cmd.StdoutPipe()
 	require.NoError(t, err)
@@ -310,7 +298,7 @@ func (p *fakeProcess) stop(t *testing.T, sig os.Signal) int {
 // lines into the environment, use the SDK against it, stop it.
 func TestFakeBinary(t *testing.T) {
 	bin := buildFake(t)
-	fake := startFake(t, bin, "-job-time", "50ms")
+	fake := startFake(t, bin, "-job-time", "5ms")
 	assert.Equal(t, toolhousetest.DefaultAPIKey, fake.env["TOOLHOUSE_API_KEY"])
 
 	// As after `export $(...)`: the SDK takes everything from the

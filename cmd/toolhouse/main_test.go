@@ -22,26 +22,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/toolhouseai/toolhouse-go"
+	"github.com/toolhouseai/toolhouse-go/internal/clitest"
 	"github.com/toolhouseai/toolhouse-go/toolhousetest"
 )
 
 // binary is the command, built once for all tests: they run it as a
 // script would.
-var binary string
+var binary = &clitest.Binary{Name: "toolhouse"}
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "toolhouse-cli")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "toolhouse")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the command: %v\n%s", err, out)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	binary.Remove()
 	os.Exit(code)
 }
 
@@ -67,7 +58,7 @@ func cliEnv(t *testing.T, env []string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd := exec.CommandContext(ctx, binary.Path(t), args...)
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -253,7 +244,7 @@ func TestRunMessageFromStdin(t *testing.T) {
 	srv := fake(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "-poll", "2ms", "run", toolhousetest.DemoAgentID, "-")
+	cmd := exec.CommandContext(ctx, binary.Path(t), "-poll", "2ms", "run", toolhousetest.DemoAgentID, "-")
 	cmd.Env = []string{"HOME=" + t.TempDir(), "TOOLHOUSE_API_KEY=" + srv.APIKey(),
 		"TOOLHOUSE_API_URL=" + srv.BaseURL(), "TOOLHOUSE_AGENTS_URL=" + srv.AgentsURL()}
 	cmd.Stdin = strings.NewReader("a message from a pipe\n")
@@ -328,9 +319,9 @@ func TestInterruptEndsAStreamCleanly(t *testing.T) {
 	defer workers.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "run", "agent-1")
+	cmd := exec.CommandContext(ctx, binary.Path(t), "run", "agent-1")
 	cmd.Env = []string{"HOME=" + t.TempDir(), "TOOLHOUSE_AGENTS_URL=" + workers.URL}
-	var stdout, stderr lockedBuffer
+	var stdout, stderr clitest.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Start())
 	select {
@@ -351,25 +342,6 @@ func TestInterruptEndsAStreamCleanly(t *testing.T) {
 	assert.Equal(t, "thinking", stdout.String())
 	assert.Contains(t, stderr.String(), "toolhouse: interrupted")
 	assert.NotContains(t, stderr.String(), "goroutine", "no panic or stack")
-}
-
-// lockedBuffer is a bytes.Buffer that the command's output goroutine and
-// the test may use at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestRunsCreateWaitGetList(t *testing.T) {

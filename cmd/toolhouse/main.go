@@ -69,7 +69,7 @@ TOOLHOUSE_AGENTS_URL.
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], &terminal{in: os.Stdin, out: os.Stdout, err: os.Stderr})
+	code := run(ctx, os.Args[1:], &terminal{in: os.Stdin, out: os.Stdout, err: os.Stderr, tty: isTerminal(os.Stdout)})
 	stop()
 	os.Exit(code)
 }
@@ -78,6 +78,7 @@ func main() {
 type terminal struct {
 	in       io.Reader
 	out, err io.Writer
+	tty      bool // out is a terminal, where server text must not send control sequences
 }
 
 // command is one subcommand: it parses its own flags and arguments.

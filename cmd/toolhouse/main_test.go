@@ -186,6 +186,26 @@ func TestTextAfterAJobStartsAParagraph(t *testing.T) {
 	}
 }
 
+func TestPrinterOnATerminal(t *testing.T) {
+	t.Parallel()
+	hostile := toolhouse.Event{Type: toolhouse.EventTextDelta, Text: "A\x1b]0;pwned\x07B\u202e",
+		Raw: json.RawMessage("{\"type\":\"text-delta\",\"textDelta\":\"A\\u001b]0;pwned\\u0007B\u202e\"}")}
+	for _, tc := range []struct {
+		tty, asJSON bool
+		want        string
+	}{
+		{false, false, "A\x1b]0;pwned\x07B\u202e"},
+		{true, false, "A\uFFFD]0;pwned\uFFFDB\uFFFD"},
+		{false, true, string(hostile.Raw) + "\n"},
+		{true, true, `{"type":"text-delta","textDelta":"A\u001b]0;pwned\u0007B\u202e"}` + "\n"},
+	} {
+		var out bytes.Buffer
+		p := &printer{t: &terminal{out: &out, err: io.Discard, tty: tc.tty}, asJSON: tc.asJSON}
+		require.NoError(t, p.event(hostile))
+		assert.Equal(t, tc.want, out.String(), "tty %t, json %t", tc.tty, tc.asJSON)
+	}
+}
+
 func TestRunJSONWritesEveryEvent(t *testing.T) {
 	t.Parallel()
 	srv := fake(t)

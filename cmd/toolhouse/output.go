@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"unicode"
@@ -13,7 +14,7 @@ import (
 
 // writeJSON writes v as indented JSON, for scripts (and people, on a
 // terminal: see escapeForTerminal).
-func writeJSON(w io.Writer, v any) error {
+func writeJSON(t *terminal, v any) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -21,14 +22,14 @@ func writeJSON(w io.Writer, v any) error {
 	if err := enc.Encode(v); err != nil {
 		return err
 	}
-	_, err := w.Write(jsonFor(w, buf.Bytes()))
+	_, err := t.out.Write(t.json(buf.Bytes()))
 	return err
 }
 
-// jsonFor returns JSON to write to w: as it is for a pipe or a file, with
+// json returns JSON to write to t.out: as it is for a pipe or a file, with
 // escapeForTerminal on a terminal.
-func jsonFor(w io.Writer, b []byte) []byte {
-	if isTerminal(w) {
+func (t *terminal) json(b []byte) []byte {
+	if t.tty {
 		return escapeForTerminal(b)
 	}
 	return b
@@ -124,4 +125,11 @@ func oneLine(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
+}
+
+// isTerminal reports whether f is a terminal (a character device), where
+// server text must not be able to send control sequences.
+func isTerminal(f *os.File) bool {
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }

@@ -68,7 +68,7 @@ func runsList(ctx context.Context, c *toolhouse.Client, args []string, t *termin
 		return err
 	}
 	if *asJSON {
-		return writeJSON(t.out, runs)
+		return writeJSON(t, runs)
 	}
 	tab := newTable(t.out, "ID", "STATUS", "CHAT", "CREATED", "LAST MESSAGE")
 	for _, r := range runs {
@@ -80,7 +80,7 @@ func runsList(ctx context.Context, c *toolhouse.Client, args []string, t *termin
 // showRun writes one run: its fields and its last message for people.
 func showRun(run *toolhouse.AgentRun, asJSON bool, t *terminal) error {
 	if asJSON {
-		return writeJSON(t.out, run)
+		return writeJSON(t, run)
 	}
 	tab := newTable(t.out)
 	tab.row("ID", run.ID)
@@ -115,7 +115,7 @@ func schedulesCron(ctx context.Context, c *toolhouse.Client, args []string, t *t
 		return err
 	}
 	if *asJSON {
-		return writeJSON(t.out, map[string]string{"cron": cron})
+		return writeJSON(t, map[string]string{"cron": cron})
 	}
 	_, err = fmt.Fprintln(t.out, sanitize(cron))
 	return err
@@ -172,7 +172,7 @@ func schedulesList(ctx context.Context, c *toolhouse.Client, args []string, t *t
 		return err
 	}
 	if *asJSON {
-		return writeJSON(t.out, scheds)
+		return writeJSON(t, scheds)
 	}
 	tab := newTable(t.out, "ID", "CADENCE", "ACTIVE", "CHAT", "LAST RAN", "TITLE")
 	for _, s := range scheds {
@@ -221,7 +221,7 @@ func schedulesDelete(ctx context.Context, c *toolhouse.Client, args []string, t 
 		return err
 	}
 	if *asJSON {
-		return writeJSON(t.out, map[string]any{"id": pos[0], "deleted": true})
+		return writeJSON(t, map[string]any{"id": pos[0], "deleted": true})
 	}
 	_, err = fmt.Fprintf(t.out, "deleted schedule %s\n", sanitize(pos[0]))
 	return err
@@ -230,7 +230,7 @@ func schedulesDelete(ctx context.Context, c *toolhouse.Client, args []string, t 
 // showSchedule writes one schedule.
 func showSchedule(s *toolhouse.Schedule, asJSON bool, t *terminal) error {
 	if asJSON {
-		return writeJSON(t.out, s)
+		return writeJSON(t, s)
 	}
 	tab := newTable(t.out)
 	tab.row("ID", s.ID)
@@ -255,7 +255,7 @@ func agentsList(ctx context.Context, c *toolhouse.Client, args []string, t *term
 		return err
 	}
 	if *asJSON {
-		return writeJSON(t.out, agents)
+		return writeJSON(t, agents)
 	}
 	tab := newTable(t.out, "ID", "TITLE", "PUBLIC", "MODEL", "RUNS", "UPDATED")
 	for _, a := range agents {
@@ -275,7 +275,7 @@ func agentsGet(ctx context.Context, c *toolhouse.Client, args []string, t *termi
 		return err
 	}
 	if *asJSON {
-		return writeJSON(t.out, a)
+		return writeJSON(t, a)
 	}
 	tab := newTable(t.out)
 	tab.row("ID", a.ID)

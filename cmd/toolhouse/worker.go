@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/toolhouseai/toolhouse-go"
@@ -65,7 +64,7 @@ func runWorker(ctx context.Context, c *toolhouse.Client, args []string, t *termi
 			return err
 		}
 	}
-	if !p.asJSON && p.wrote && p.newlines == 0 && isTerminal(t.out) {
+	if !p.asJSON && p.wrote && p.newlines == 0 && t.tty {
 		fmt.Fprintln(t.out)
 	}
 	if run != "" {
@@ -130,7 +129,7 @@ func (p *printer) event(ev toolhouse.Event) error {
 				JobID string `json:"jobId,omitempty"`
 			}{ev.Type, ev.JobID})
 		}
-		_, err := p.t.out.Write(jsonFor(p.t.out, append(line[:len(line):len(line)], '\n')))
+		_, err := p.t.out.Write(p.t.json(append(line[:len(line):len(line)], '\n')))
 		return err
 	}
 	switch ev.Type {
@@ -139,7 +138,7 @@ func (p *printer) event(ev toolhouse.Event) error {
 			return nil
 		}
 		text := ev.Text
-		if isTerminal(p.t.out) {
+		if p.t.tty {
 			text = sanitizeText(text)
 		}
 		if p.afterJob && p.wrote {
@@ -166,15 +165,4 @@ func (p *printer) event(ev toolhouse.Event) error {
 		fmt.Fprintf(p.t.err, "toolhouse: background job %s finished; the answer goes on\n", sanitize(ev.JobID))
 	}
 	return nil
-}
-
-// isTerminal reports whether w is a terminal (a character device), where
-// server text must not be able to send control sequences.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
